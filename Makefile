@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh Debian machine (root, no Docker daemon running, no
+# image registry): `make demo` and `make test`. Both are idempotent; a second run skips the
+# set-up that is already done.
+SHELL := /bin/bash
+VENV  := .venv
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+export ARI_CB_STATE ?= /var/lib/ari-callback
+
+.PHONY: setup host venv demo test unit e2e run docker-stop clean
+
+setup: venv host
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@python3 -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	@python3 -c 'import venv, ensurepip' 2>/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	@test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[test,postgres]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+# sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image.
+host:
+	@command -v sipp >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
+	@bash docker/ensure-docker.sh
+	@bash docker/build-image.sh
+
+demo: setup
+	$(VENV)/bin/ari-callback --config docker/demo.yaml demo
+
+# The whole suite: unit tests, then the e2e tests against the real Asterisk in Docker.
+test: setup
+	$(VENV)/bin/pytest -p no:cacheprovider tests
+
+unit: venv
+	$(VENV)/bin/pytest -p no:cacheprovider tests/unit
+
+e2e: setup
+	$(VENV)/bin/pytest -p no:cacheprovider tests/e2e
+
+# The bundled Asterisk and the server in the foreground on 127.0.0.1:8080 (Ctrl-C stops it).
+run: setup
+	$(VENV)/bin/ari-callback --config docker/demo.yaml asterisk up
+	$(VENV)/bin/ari-callback --config docker/demo.yaml serve
+
+# Stop the Docker daemon that docker/ensure-docker.sh started (and nothing else).
+docker-stop:
+	-$(VENV)/bin/ari-callback asterisk down
+	@bash docker/stop-docker.sh
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,84 @@
+"""Every API error has one body: ``{"error_id", "message", "errors"?}`` with a stable id.
+
+Ids name the problem, not the code path: ``missing_dst``, ``invalid_dst_dtmf``,
+``unknown_sound``, ``unauthorized``, ``callback_not_found``... Clients may switch on them.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..callbacks import ServiceError
+
+
+class FieldError(BaseModel):
+    field: str
+    error_id: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error_id: str
+    message: str
+    errors: list[FieldError] | None = None
+
+
+def error_response(status: int, error_id: str, message: str, errors: list[dict] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, object] = {"error_id": error_id, "message": message}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_error(item: dict) -> dict:
+    loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path")]
+    names = [p for p in loc if not p.isdigit()]
+    field = ".".join(loc) or "body"
+    kind = item.get("type", "")
+    if kind == "missing":
+        error_id = f"missing_{names[-1] if names else 'body'}"
+    elif kind == "extra_forbidden":
+        error_id = "unknown_field"
+    else:
+        # The first name is the request field (src, variables, leg_A...), stable for clients.
+        error_id = f"invalid_{names[0] if names else 'body'}"
+    return {"field": field, "error_id": error_id, "message": item.get("msg", "invalid")}
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    items = list(exc.errors())
+    if any(i.get("type") == "json_invalid" for i in items):
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    errors = [_field_error(i) for i in items]
+    return error_response(422, errors[0]["error_id"], "the request is not valid: " + "; ".join(
+        f"{e['field']}: {e['message']}" for e in errors), errors)
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    errors = [{"field": exc.field, "error_id": exc.error_id, "message": exc.message}] if exc.field else None
+    return error_response(exc.status, exc.error_id, exc.message, errors)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    ids = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    return error_response(exc.status_code, ids.get(exc.status_code, f"http_{exc.status_code}"),
+                          str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI documentation of the error responses a route can give."""
+    text = {400: "Malformed JSON", 401: "Missing or unknown API key", 403: "Not allowed for this client",
+            404: "Not found", 409: "Conflict with the callback's state", 422: "Invalid request",
+            429: "Over a limit", 503: "Asterisk or the database is unavailable"}
+    return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

@@ -1,0 +1,56 @@
+"""The native API: ``/v1/callbacks``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
+
+from ..callbacks import ServiceError
+from ..domain.request import CallbackRequest
+from .auth import client_id
+from .errors import responses
+from .views import CallbackView, callback_view
+
+router = APIRouter(prefix="/v1", tags=["callbacks"])
+
+
+class CallbackCreated(BaseModel):
+    id: str
+    call_id: str
+    status: str
+    status_url: str
+
+
+class CallbackCancelled(BaseModel):
+    id: str
+    status: str
+    message: str
+
+
+@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
+             responses=responses(400, 401, 403, 404, 422, 429, 503))
+async def create_callback(body: CallbackRequest, request: Request, response: Response,
+                          client: str = Depends(client_id)) -> CallbackCreated:
+    """Ring the origin numbers (all at once; the first to answer wins), then the destination
+    through the dialplan, and bridge them."""
+    if body.client_id is not None and body.client_id != client:
+        raise ServiceError(403, "client_mismatch", "client_id does not belong to this API key", "client_id")
+    call_id = await request.app.state.service.create(body, client_id=client, api="native",
+                                                     extension_id=body.extension_id)
+    url = f"/v1/callbacks/{call_id}"
+    response.headers["Location"] = url
+    return CallbackCreated(id=call_id, call_id=call_id, status="new", status_url=url)
+
+
+@router.get("/callbacks/{callback_id}", response_model=CallbackView, responses=responses(401, 404))
+async def get_callback(callback_id: str, request: Request, client: str = Depends(client_id)) -> CallbackView:
+    """Status, outcome and every leg's timeline with its hangup cause."""
+    return callback_view(await request.app.state.service.get(callback_id, client))
+
+
+@router.post("/callbacks/{callback_id}/cancel", status_code=202, response_model=CallbackCancelled,
+             responses=responses(401, 404, 409))
+async def cancel_callback(callback_id: str, request: Request, client: str = Depends(client_id)) -> CallbackCancelled:
+    """Hang up whatever is ringing or connected; the callback ends as ``cancelled``."""
+    view = await request.app.state.service.cancel(callback_id, client)
+    return CallbackCancelled(id=view.id, status="cancelling", message="the callback is being cancelled")

@@ -1,0 +1,220 @@
+"""The ARI event websocket: connect, reconnect forever, deliver events one at a time in order.
+
+What Asterisk does that shapes this module (asterisk-ari-facts.md, sections 10-12):
+
+* Events missed while disconnected are dropped, never replayed. So every (re)connect first
+  awaits ``on_connect`` (the engine reconciles against ``GET /channels`` etc. there), and only
+  then are events handed over.
+* Asterisk answers the handshake with 404 while ``res_ari`` is still loading: retried with
+  backoff like a refused connection. 401/403 cannot heal by retrying: raised at once.
+* A second connection with our app name takes the app over and we get ``ApplicationReplaced``
+  and then silence. Reconnecting would steal it back and start a tug of war: fatal instead.
+* ``ari.conf websocket_write_timeout`` (100 ms) drops consumers that stop reading. A reader task
+  therefore drains the socket continuously into a queue while the handler, awaited one event at a
+  time, may be slow; the queue keeps arrival order. The same reader lets Asterisk 22's
+  ``RESTResponse`` frames be routed at once (``on_rest_response``) even while the handler waits
+  for one of them.
+* Half-open TCP connections (Asterisk host gone, no FIN) are found by websocket pings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from ari_callback.ari.errors import (
+    ApplicationReplacedError,
+    AriAuthError,
+    EventDecodeError,
+)
+from ari_callback.ari.models import ApplicationReplaced, Event, RestResponse, decode_event
+
+logger = logging.getLogger("ari_callback.ari")
+
+Handler = Callable[[Event], Awaitable[None]]
+OnConnect = Callable[[], Awaitable[None]]
+Connect = Callable[..., Awaitable[Any]]
+
+# Queue items: an event, an exception the reader hit (re-raised by run), None for "closed".
+_Item = Event | BaseException | None
+
+
+def events_url(base_url: str, app: str, subscribe_all: bool) -> str:
+    """``http://host:8088`` -> ``ws://host:8088/ari/events?app=...&subscribeAll=...``."""
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
+    query = urlencode({"app": app, "subscribeAll": "true" if subscribe_all else "false"})
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ari/events", query, ""))
+
+
+def _basic_auth(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+class EventStream:
+    """One Stasis application's event websocket, kept connected until :meth:`stop`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        app: str,
+        *,
+        subscribe_all: bool = False,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 5.0,
+        ping_interval: float = 5.0,
+        ping_timeout: float = 5.0,
+        open_timeout: float = 10.0,
+        connect: Connect | None = None,
+        on_rest_response: Callable[[RestResponse], None] | None = None,
+    ) -> None:
+        self.app = app
+        # Credentials travel in a header: the URL ends up in logs and exception messages.
+        self.url = events_url(base_url, app, subscribe_all)
+        self._headers = {"Authorization": _basic_auth(username, password)}
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._open_timeout = open_timeout
+        self._connect: Connect = connect or ws_connect
+        self._on_rest_response = on_rest_response
+        self.connected = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._ws: Any = None
+
+    async def stop(self) -> None:
+        """End :meth:`run` cleanly; a handler already running finishes first.
+
+        Events already received but not yet handed over are dropped: the engine reconciles on
+        its next start anyway. A stopped stream stays stopped (run() returns at once).
+        """
+        self._stopping.set()
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def run(self, handler: Handler, on_connect: OnConnect | None = None) -> None:
+        """Deliver events to ``handler`` until :meth:`stop`; reconnect on every drop.
+
+        Raises :class:`AriAuthError`, :class:`ApplicationReplacedError`, and whatever
+        ``handler`` or ``on_connect`` raise: hiding those would hide bugs.
+        """
+        delay = self._backoff_initial
+        while not self._stopping.is_set():
+            ws = await self._open()
+            if ws is not None:
+                # The backoff restarts only once Asterisk accepted us again.
+                delay = self._backoff_initial
+                await self._serve(ws, handler, on_connect)
+                if self._stopping.is_set():
+                    break
+                logger.warning("ARI websocket for app %r dropped; reconnecting", self.app)
+            # Also after a drop: a server that accepts and closes at once must not spin us.
+            await self._sleep(delay)
+            delay = min(delay * 2, self._backoff_max)
+        logger.info("ARI event stream for app %r stopped", self.app)
+
+    async def _open(self) -> Any:
+        """Connect once; None means "retry later", fatal conditions raise."""
+        try:
+            ws = await self._connect(
+                self.url,
+                additional_headers=self._headers,
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_timeout,
+                open_timeout=self._open_timeout,
+                # A peer that misses pings will not answer a close frame either.
+                close_timeout=self._ping_timeout,
+                # An inherited HTTP(S)_PROXY must not divert call control from Asterisk.
+                proxy=None,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AriAuthError(status) from exc
+            logger.warning("ARI websocket handshake answered %s (Asterisk starting?)", status)
+            return None
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            logger.warning("ARI websocket connect to %s failed: %r", self.url, exc)
+            return None
+        logger.info("ARI websocket connected for app %r", self.app)
+        return ws
+
+    async def _serve(self, ws: Any, handler: Handler, on_connect: OnConnect | None) -> None:
+        """Run one connection until it drops or the stream stops."""
+        queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._ws = ws
+        self.connected.set()
+        reader = asyncio.create_task(self._read(ws, queue))
+        try:
+            if self._stopping.is_set():
+                return
+            if on_connect is not None:
+                await on_connect()
+            await self._deliver(queue, handler)
+        finally:
+            self.connected.clear()
+            self._ws = None
+            reader.cancel()
+            # asyncio.wait neither raises the reader's CancelledError nor swallows ours.
+            await asyncio.wait([reader])
+            await ws.close()
+
+    async def _deliver(self, queue: asyncio.Queue[_Item], handler: Handler) -> None:
+        while not self._stopping.is_set():
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, ApplicationReplaced):
+                logger.error(
+                    "Stasis app %r was taken over by another ARI connection; stopping. "
+                    "Give every running instance its own app name.",
+                    self.app,
+                )
+                raise ApplicationReplacedError(self.app)
+            await handler(item)
+
+    async def _read(self, ws: Any, queue: asyncio.Queue[_Item]) -> None:
+        """Drain the socket so Asterisk never sees a slow consumer; order is kept by the queue."""
+        try:
+            async for frame in ws:
+                event = self._decode(frame)
+                if event is None:
+                    continue
+                if isinstance(event, RestResponse) and self._on_rest_response is not None:
+                    self._on_rest_response(event)
+                    continue
+                queue.put_nowait(event)
+        except ConnectionClosed as exc:
+            # run() logs the drop as a warning; this adds the close code and reason.
+            logger.info("ARI websocket closed: %s", exc)
+        except Exception as exc:  # handed to run(): a bug must surface, not look like a drop
+            queue.put_nowait(exc)
+        finally:
+            self.connected.clear()
+            queue.put_nowait(None)
+
+    @staticmethod
+    def _decode(frame: str | bytes) -> Event | None:
+        try:
+            return decode_event(frame)
+        except EventDecodeError as exc:
+            # One bad frame must not take the call control loop down with it.
+            logger.warning("skipping undecodable ARI frame %.200r: %s", frame, exc)
+            return None
+
+    async def _sleep(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)

@@ -1,0 +1,210 @@
+"""Configuration: a YAML file, overridden by ``ARI_CALLBACK_*`` environment variables.
+
+Unknown keys are refused and every error names the key, so a typo never silently turns a
+setting off. Nested keys are reached from the environment with ``__``:
+``ARI_CALLBACK_ARI__URL=http://127.0.0.1:8088``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AriSettings(_Strict):
+    url: str = Field("http://127.0.0.1:8088", description="Asterisk's HTTP server (without /ari)")
+    username: str = "callback"
+    password: SecretStr = SecretStr("callback-secret")
+    app: str = Field("callback", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                     description="Stasis app name; one per running instance")
+    max_connections: int = Field(20, ge=1, le=90, description="HTTP pool; stay below http.conf sessionlimit")
+    timeout: float = Field(10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(:\d+)?/?$", value):
+            raise ValueError("must look like http://host:port")
+        return value.rstrip("/")
+
+
+class HttpSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+
+
+class ApiKey(_Strict):
+    key: SecretStr
+    client: str = "default"
+
+
+class TrunkSettings(_Strict):
+    dial: str = Field(description="dial string template: {number} and the route's named groups")
+    formats: str | None = "ulaw"
+    external: bool = False
+
+
+class RouteSettings(_Strict):
+    match: str = Field(description="regular expression matched against the whole number")
+    trunk: str
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+class DialingSettings(_Strict):
+    dst_context: str = "dst-route"
+    transfer_context: str = "transfer-targets"
+    dst_formats: str = "ulaw"
+    wait_for_pickup: int = Field(30, ge=1, description="default ring limit, seconds")
+    max_wait_for_pickup: int = Field(300, ge=1)
+    call_duration: int = Field(3600, ge=1, description="default maximum call duration, seconds")
+    max_call_duration: int = Field(86400, ge=1)
+    max_src_numbers: int = Field(10, ge=1, le=50)
+    playback_timeout: float = Field(60.0, gt=0, description="give up waiting for an announcement")
+    transfer_code: str = Field("##", pattern=r"^[0-9*#]{1,4}$")
+    trunks: dict[str, TrunkSettings] = Field(default_factory=lambda: {
+        "default": TrunkSettings(dial="PJSIP/{number}@trunk", external=True)})
+    routes: list[RouteSettings] = Field(default_factory=lambda: [RouteSettings(match=r"\+?[0-9*#]+",
+                                                                              trunk="default")])
+
+
+class CallerIdSettings(_Strict):
+    name: str = ""
+    number: str = ""
+
+
+class ExtensionSettings(_Strict):
+    number: str
+    name: str = ""
+    type: Literal["phone", "ivr", "queue", "group"] = "phone"
+
+
+class ClientSettings(_Strict):
+    max_concurrent_calls: int = Field(10, ge=1)
+    caller_id: CallerIdSettings = CallerIdSettings()
+    external_numbers: list[str] = Field(default_factory=list, description="the client's DIDs")
+    sounds: dict[int, list[str]] = Field(default_factory=dict, description="sound id -> media URIs")
+    extensions: dict[str, ExtensionSettings] = Field(default_factory=dict)
+
+    @field_validator("sounds")
+    @classmethod
+    def _media_uris(cls, value: dict[int, list[str]]) -> dict[int, list[str]]:
+        for sound_id, media in value.items():
+            for uri in media:
+                # An unknown scheme makes Asterisk start a playback that never finishes.
+                if not re.match(r"^(sound|recording|tone|digits|number|characters):\S+$|^https?://\S+$", uri):
+                    raise ValueError(f"sound {sound_id}: {uri!r} is not a media URI Asterisk plays")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARI_CALLBACK_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    ari: AriSettings = AriSettings()
+    http: HttpSettings = HttpSettings()
+    api_keys: list[ApiKey] = Field(default_factory=list)
+    api_key: SecretStr | None = Field(None, description="shorthand: one key for the default client")
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(None, description="default: SQLite in data_dir")
+    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    dialing: DialingSettings = DialingSettings()
+    clients: dict[str, ClientSettings] = Field(default_factory=lambda: {"default": ClientSettings()})
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        return env_settings, init_settings   # the environment overrides the file
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'ari-callback.db').resolve()}"
+
+    def keys(self) -> dict[str, str]:
+        """API key -> client id."""
+        found = {k.key.get_secret_value(): k.client for k in self.api_keys}
+        if self.api_key is not None:
+            found[self.api_key.get_secret_value()] = "default"
+        return found
+
+    def dialing_policy(self) -> DialingPolicy:
+        d = self.dialing
+        trunks = {name: Trunk(name, t.dial, t.formats, t.external) for name, t in d.trunks.items()}
+        routes = tuple(Route(re.compile(r.match), r.trunk) for r in d.routes)
+        return DialingPolicy(trunks=trunks, routes=routes, dst_context=d.dst_context,
+                             transfer_context=d.transfer_context, dst_formats=d.dst_formats,
+                             default_wait_for_pickup=d.wait_for_pickup, max_wait_for_pickup=d.max_wait_for_pickup,
+                             default_call_duration=d.call_duration, max_call_duration=d.max_call_duration,
+                             max_src_numbers=d.max_src_numbers, playback_timeout=d.playback_timeout,
+                             transfer_code=d.transfer_code)
+
+    def client_policy(self, client_id: str) -> ClientPolicy | None:
+        c = self.clients.get(client_id)
+        if c is None:
+            return None
+        extensions = {eid: Extension(eid, e.number, e.name, e.type) for eid, e in c.extensions.items()}
+        return ClientPolicy(client_id=client_id, max_concurrent_calls=c.max_concurrent_calls,
+                            external_numbers=frozenset(c.external_numbers),
+                            sounds={k: tuple(v) for k, v in c.sounds.items()}, extensions=extensions,
+                            caller_id=CallerId(c.caller_id.name, c.caller_id.number))
+
+    def check(self) -> None:
+        """Cross-field rules pydantic cannot see field by field."""
+        for i, route in enumerate(self.dialing.routes):
+            if route.trunk not in self.dialing.trunks:
+                raise ConfigError(f"dialing.routes.{i}.trunk: no trunk named {route.trunk!r}")
+        for key, client in self.keys().items():
+            if client not in self.clients:
+                raise ConfigError(f"api_keys: key for unknown client {client!r}")
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read the YAML file (if any), apply the environment, validate. Raises ConfigError."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path}: the top level must be a mapping")
+        data = loaded or {}
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"config error: {_describe(exc)}") from None
+    settings.check()
+    return settings

@@ -1,0 +1,100 @@
+"""The engine: starts calls, routes Asterisk's events to them, reconciles after (re)connects.
+
+Asterisk keeps channels in Stasis while our websocket is down but drops the events meanwhile
+and never replays them. So after every (re)connect we compare what we believe with what
+Asterisk has: legs that vanished are fed to their calls as destroyed, and channels or
+bridges of ours that no call owns are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable
+
+from ..ari import models as ari_models
+from ..ari.client import AriClient
+from ..domain import events as ev
+from ..domain.machine import CallMachine
+from ..domain.plan import CallPlan
+from . import executor as asterisk
+from .call import CallRunner
+from .translate import leg_of, translate
+
+log = logging.getLogger("ari_callback.engine")
+
+
+class Engine:
+    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time):
+        self.ari, self.store, self.app, self.clock = ari, store, app, clock
+        self.runners: dict[str, CallRunner] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()
+
+    @property
+    def active_calls(self) -> int:
+        return len(self.runners)
+
+    def launch(self, plan: CallPlan) -> CallRunner:
+        """Register the call's queue, then start its task (which originates the legs)."""
+        runner = CallRunner(CallMachine(plan), self.ari, self.app, self.store, self.clock)
+        self.runners[plan.call_id] = runner
+        task = asyncio.create_task(runner.run(ev.Start()), name=f"call-{plan.call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t, cid=plan.call_id: self._finished(cid, t))
+        return runner
+
+    def _finished(self, call_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.runners.pop(call_id, None)
+
+    def cancel(self, call_id: str, reason: str = "cancelled") -> bool:
+        runner = self.runners.get(call_id)
+        if runner is None:
+            return False
+        runner.post(ev.Cancel(reason))
+        return True
+
+    async def handle(self, event: ari_models.Event) -> None:
+        """Called by the event stream for each event, in order; never blocks on a call."""
+        for call_id, call_event in translate(event):
+            runner = self.runners.get(call_id)
+            if runner is not None:
+                runner.post(call_event)
+
+    async def on_connect(self) -> None:
+        self.connected.set()
+        try:
+            await self.reconcile()
+        except Exception:
+            log.exception("reconciliation after connect failed; it runs again on the next connect")
+
+    def on_disconnect(self) -> None:
+        self.connected.clear()
+
+    async def reconcile(self) -> None:
+        state = await asterisk.snapshot(self.ari, self.app)
+        for runner in list(self.runners.values()):
+            for leg in list(runner.machine.legs.values()):
+                if not leg.destroyed and leg.created_at is not None and leg.id not in state.channel_ids \
+                        and leg.id in runner.executor.created:
+                    runner.post(ev.LegDestroyed(leg.id, None, "gone while we were disconnected"))
+        orphans = [cid for cid in state.app_channel_ids
+                   if (leg := leg_of(cid)) is not None and leg[0] not in self.runners]
+        bridges = [bid for bid in state.bridge_ids
+                   if bid.startswith("cb-") and bid[3:] not in self.runners]
+        if orphans or bridges:
+            log.warning("removing %d orphan channels and %d orphan bridges", len(orphans), len(bridges))
+        await asterisk.remove(self.ari, orphans, bridges)
+
+    async def shutdown(self, grace: float = 8.0) -> None:
+        """End every call (hang up, destroy bridges) within ``grace`` seconds, then stop."""
+        for call_id in list(self.runners):
+            self.cancel(call_id, reason="shutdown")
+        if self._tasks:
+            done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2.0)

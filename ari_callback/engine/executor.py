@@ -1,0 +1,133 @@
+"""The executor: the only code that calls ARI.
+
+It runs the machine's commands in order and turns Asterisk's refusals into events the machine
+understands. It is also the one place that decides what an error means: a 404 on a hangup or
+a bridge destroy is success (the thing is already gone), a 409 on a create means a retried
+request already did it (our ids make creates idempotent); anything else is reported back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from ..ari.client import AriClient
+from ..ari.errors import AriError
+from ..domain import commands as cmd
+from ..domain import events as ev
+from .timers import CallTimers
+
+log = logging.getLogger("ari_callback.engine")
+
+Emit = Callable[[ev.CallEvent], None]
+
+
+class Executor:
+    """Runs one call's commands. ``emit`` queues events back to that call."""
+
+    def __init__(self, ari: AriClient, app: str, call_id: str, timers: CallTimers, emit: Emit):
+        self.ari, self.app, self.call_id = ari, app, call_id
+        self.timers, self.emit = timers, emit
+        self.created: set[str] = set()   # legs Asterisk accepted (reconciliation looks for them)
+
+    async def run(self, commands: list[cmd.Command]) -> None:
+        for command in commands:
+            try:
+                await self._run_one(command)
+            except AriError as exc:
+                self._refused(command, exc)
+
+    async def _run_one(self, c: cmd.Command) -> None:
+        match c:
+            case cmd.StartTimer():
+                self.timers.start(c.name, c.delay, c.token)
+            case cmd.CancelTimer():
+                self.timers.cancel(c.name)
+            case cmd.Originate():
+                await self.ari.originate(c.endpoint, channel_id=c.leg_id, app=self.app,
+                                         app_args=f"leg,{self.call_id}", caller_id=c.caller_id or None,
+                                         timeout=c.timeout, formats=c.formats, variables=dict(c.variables))
+                self.created.add(c.leg_id)
+            case cmd.CreateLeg():
+                await self.ari.create_channel(c.endpoint, channel_id=c.leg_id, app=self.app,
+                                              app_args=f"leg,{self.call_id}", formats=c.formats,
+                                              variables=dict(c.variables))
+                self.created.add(c.leg_id)
+            case cmd.Dial():
+                await self.ari.dial(c.leg_id, timeout=c.timeout)
+            case cmd.Hangup():
+                await self.ari.hangup(c.leg_id, reason=c.reason)
+            case cmd.CreateBridge():
+                await self.ari.create_bridge(c.bridge_id, type="mixing,dtmf_events", name=f"cb:{self.call_id}")
+            case cmd.AddToBridge():
+                await self.ari.add_channel(c.bridge_id, c.leg_id, absorb_dtmf=c.absorb_dtmf)
+            case cmd.DestroyBridge():
+                await self.ari.destroy_bridge(c.bridge_id)
+            case cmd.PlayToLeg():
+                await self.ari.play_on_channel(c.leg_id, list(c.media), playback_id=c.playback_id)
+            case cmd.PlayToBridge():
+                await self.ari.play_on_bridge(c.bridge_id, list(c.media), playback_id=c.playback_id)
+            case cmd.SetVariable():
+                await self.ari.set_variable(c.leg_id, c.name, c.value)
+            case cmd.SendDtmf():
+                await self.ari.send_dtmf(c.leg_id, c.digits)
+            case _:
+                raise TypeError(f"unknown command {c!r}")
+
+    def _refused(self, c: cmd.Command, exc: AriError) -> None:
+        """What an Asterisk refusal means for the call (see the module docstring)."""
+        gone = exc.status == 404
+        if isinstance(c, (cmd.Hangup, cmd.DestroyBridge)) and gone:
+            return
+        if isinstance(c, (cmd.Originate, cmd.CreateLeg, cmd.CreateBridge)) and exc.status == 409:
+            return
+        log.warning("call %s: %s refused: %s", self.call_id, type(c).__name__, exc)
+        match c:
+            case cmd.Originate() | cmd.CreateLeg():
+                self.emit(ev.LegFailed(c.leg_id, f"{exc.status}: {exc.body[:200]}"))
+            case cmd.Dial():
+                # The channel exists but will not ring: the machine hangs it up.
+                self.emit(ev.LegDialStatus(c.leg_id, "CHANUNAVAIL"))
+            case cmd.CreateBridge():
+                self.emit(ev.BridgeFailed(str(exc)))
+            case cmd.AddToBridge() if not gone:
+                self.emit(ev.BridgeFailed(str(exc)))
+            case cmd.PlayToLeg() | cmd.PlayToBridge():
+                self.emit(ev.PlaybackDone(c.playback_id, ok=False))
+            case cmd.Hangup():
+                # Not gone and not hung up: say it is gone so the call cannot wait forever;
+                # reconciliation hangs up any channel that is really left.
+                self.emit(ev.LegDestroyed(c.leg_id, None, f"hangup refused: {exc.status}"))
+
+
+@dataclass(frozen=True)
+class AsteriskState:
+    channel_ids: frozenset[str]       # every channel Asterisk has
+    app_channel_ids: frozenset[str]   # the channels in our Stasis app
+    bridge_ids: frozenset[str]        # every bridge
+
+
+async def snapshot(ari: AriClient, app: str) -> AsteriskState:
+    """What Asterisk has now, for reconciliation."""
+    channels = await ari.list_channels()
+    bridges = await ari.list_bridges()
+    application = await ari.get_application(app)
+    return AsteriskState(frozenset(c.id for c in channels), frozenset(application.get("channel_ids", [])),
+                         frozenset(b.id for b in bridges))
+
+
+async def remove(ari: AriClient, channel_ids: list[str], bridge_ids: list[str]) -> None:
+    """Hang up channels and destroy bridges nobody owns; already gone is fine."""
+    for channel_id in channel_ids:
+        try:
+            await ari.hangup(channel_id, reason="normal")
+        except AriError as exc:
+            if exc.status != 404:
+                log.warning("could not hang up orphan %s: %s", channel_id, exc)
+    for bridge_id in bridge_ids:
+        try:
+            await ari.destroy_bridge(bridge_id)
+        except AriError as exc:
+            if exc.status != 404:
+                log.warning("could not destroy orphan bridge %s: %s", bridge_id, exc)

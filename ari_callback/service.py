@@ -1,0 +1,118 @@
+"""Wires everything into one event loop: store, ARI client, event stream, engine, REST API.
+
+``ari-callback serve`` runs ``serve(settings)``. SIGTERM/SIGINT end every call (legs hung up,
+bridges destroyed) within a grace period, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import uvicorn
+
+from .api.app import create_app
+from .ari.client import AriClient
+from .ari.errors import AriStreamError
+from .ari.stream import EventStream
+from .callbacks import CallbackService
+from .config import Settings
+from .engine.engine import Engine
+from .store.callbacks import CallbackStore
+
+log = logging.getLogger("ari_callback")
+SHUTDOWN_GRACE = 8.0
+
+
+class Runtime:
+    """The running parts, for the API's lifespan and for tests."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.fatal: BaseException | None = None
+        self.on_fatal = lambda exc: None
+
+    async def start(self) -> CallbackService:
+        s = self.settings
+        self.store = await CallbackStore.open(s.db_url)
+        self.ari = AriClient(s.ari.url, s.ari.username, s.ari.password.get_secret_value(),
+                             timeout=s.ari.timeout, max_connections=s.ari.max_connections)
+        self.engine = Engine(self.ari, self.store, s.ari.app)
+        self.stream = EventStream(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
+        self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
+        self.service = CallbackService(s, self.store, self.engine)
+        return self.service
+
+    async def _listen(self) -> None:
+        try:
+            await self.stream.run(self.engine.handle, on_connect=self.engine.on_connect)
+        except AriStreamError as exc:
+            log.error("ARI event stream stopped for good: %s", exc)
+            self.fatal = exc
+            self.on_fatal(exc)
+        except Exception as exc:
+            log.exception("ARI event stream crashed")
+            self.fatal = exc
+            self.on_fatal(exc)
+        finally:
+            self.engine.connected.clear()
+
+    async def stop(self) -> None:
+        await self.engine.shutdown(SHUTDOWN_GRACE)
+        await self.stream.stop()
+        self.stream_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.stream_task
+        await self.ari.close()
+        await self.store.close()
+
+
+@asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[CallbackService]:
+    rt = Runtime(settings)
+    service = await rt.start()
+    service.runtime = rt
+    try:
+        yield service
+    finally:
+        await rt.stop()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises the signal after a graceful stop (exit 143); we want exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT (0) or until the ARI stream fails for good (1)."""
+    failed: list[BaseException] = []
+
+    def stop_on_fatal(exc: BaseException) -> None:
+        failed.append(exc)
+        server.should_exit = True
+
+    @asynccontextmanager
+    async def watched(s: Settings) -> AsyncIterator[CallbackService]:
+        async with runtime(s) as service:
+            service.runtime.on_fatal = stop_on_fatal
+            yield service
+
+    app = create_app(settings, watched)
+    server = _Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port,
+                                    log_level=settings.log_level.lower(), lifespan="on", access_log=False))
+    await server.serve()
+    return 1 if failed or not server.started else 0
