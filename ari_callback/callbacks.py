@@ -45,7 +45,7 @@ class CallbackService:
             plan = make_plan(call_id, request, client, self.dialing, extension)
         except PlanError as exc:
             raise ServiceError(exc.status, exc.error_id, exc.message, exc.field) from None
-        if not self.engine.connected.is_set():
+        if not self.engine.ready():
             # Asterisk answers originates while our app is gone, then drops the callee: refuse.
             raise ServiceError(503, "asterisk_unavailable", "not connected to Asterisk; try again shortly")
         async with self._admission:

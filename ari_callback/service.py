@@ -43,6 +43,7 @@ class Runtime:
                              timeout=s.ari.timeout, max_connections=s.ari.max_connections)
         self.engine = Engine(self.ari, self.store, s.ari.app)
         self.stream = EventStream(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
+        self.engine.attach(self.stream.connected)
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
         self.service = CallbackService(s, self.store, self.engine)
         return self.service

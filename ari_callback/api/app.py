@@ -40,7 +40,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     async def health(request: Request) -> Health:
         """No key needed: whether the service is up and connected to Asterisk."""
         engine = request.app.state.service.engine
-        connected = engine.connected.is_set()
+        connected = engine.ready()
         return Health(status="ok" if connected else "degraded", asterisk_connected=connected,
                       active_calls=engine.active_calls)
 

@@ -30,7 +30,10 @@ class CreateLeg:
 
 @dataclass(frozen=True)
 class Dial:
+    """Dial a created leg. ``timeout`` is Asterisk's safety net only; our timer restarts."""
+
     leg_id: str
+    timeout: int = 0
 
 
 @dataclass(frozen=True)

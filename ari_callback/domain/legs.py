@@ -19,7 +19,8 @@ class Leg:
     ringing_at: float | None = None
     progress_at: float | None = None
     answered_at: float | None = None
-    hangup_at: float | None = None
+    hangup_requested_at: float | None = None   # we asked Asterisk to hang it up
+    hangup_at: float | None = None             # Asterisk said it is hanging up
     ended_at: float | None = None
     cause: int | None = None
     cause_txt: str = ""
@@ -34,7 +35,12 @@ class Leg:
 
     @property
     def leaving(self) -> bool:
-        """A hangup was seen or asked for: the leg no longer counts as a party."""
+        """A hangup was asked for or seen: the leg no longer counts as a party."""
+        return self.hangup_requested_at is not None or self.gone
+
+    @property
+    def gone(self) -> bool:
+        """Asterisk reported the leg hanging up or destroyed: the call reacts once, to the first."""
         return self.hangup_at is not None or self.ended_at is not None
 
     @property

@@ -118,7 +118,7 @@ class CallMachine(CallRecord):
                 live = leg.role != SRC and not leg.leaving and self.state not in (NEW,)
                 return "leg_dial_failed" if live else "noted"
             case ev.LegHangup() | ev.LegDestroyed() | ev.LegFailed():
-                return "noted" if leg.leaving else self._label_leg_gone(leg)
+                return "noted" if leg.gone else self._label_leg_gone(leg)
             case ev.PlaybackDone(playback_id=pid) if pid == self._announce_playback:
                 return "announce_done" if self.state == ANNOUNCING else "noted"
             case ev.TimerFired():
@@ -153,7 +153,7 @@ class CallMachine(CallRecord):
         if self.state in (NEW, ENDING):
             return "noted"
         if self.state == CALLING_SRC:
-            others = [l for l in self._legs(SRC) if l.id != leg.id and not l.leaving]
+            others = [l for l in self._legs(SRC) if l.id != leg.id and not l.gone]
             return "src_lost" if others else "all_src_failed"
         if leg.id not in (self.a_party, self.b_party):
             if leg.role == XFER and self.state == TRANSFERRING:
@@ -198,7 +198,7 @@ class CallMachine(CallRecord):
             leg = self._new_leg(f"cb-{self.plan.call_id}-src{i}", SRC, target.number, now, index=i)
             # Asterisk's own ring timeout is only a safety net if we die; ours restarts.
             out.append(cmd.Originate(leg.id, target.endpoint, target.caller_id.header(),
-                                     timeout=2 * self.plan.wait_for_pickup + 5, formats=target.formats,
+                                     timeout=self._safety_timeout(), formats=target.formats,
                                      variables=self._variables(SRC)))
         return out + [self._timer(SRC_RING, self.plan.wait_for_pickup)]
 
@@ -232,7 +232,7 @@ class CallMachine(CallRecord):
     def _leg_ready(self, event: ev.LegReady, leg: Leg, now: float) -> list[cmd.Command]:
         # Bridged before it is dialled, so the origin hears ringback and early media.
         name = DST_RING if leg.role == DST else XFER_RING
-        return [cmd.AddToBridge(self.bridge_id, leg.id), cmd.Dial(leg.id),
+        return [cmd.AddToBridge(self.bridge_id, leg.id), cmd.Dial(leg.id, timeout=self._safety_timeout()),
                 self._timer(name, self.plan.wait_for_pickup)]
 
     def _dst_progress(self, event: ev.LegProgress, leg: Leg, now: float) -> list[cmd.Command]:

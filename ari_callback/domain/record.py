@@ -82,7 +82,7 @@ class CallRecord:
             case ev.LegDialStatus(status=status):
                 leg.dialstatus = status
                 self._note(now, "dial_status", leg.id, status=status)
-            case ev.LegHangup(cause=cause) if not leg.leaving:
+            case ev.LegHangup(cause=cause) if not leg.gone:
                 leg.hangup_at = now
                 self._note(now, "hangup", leg.id, cause=cause)
             case ev.LegDestroyed() if not leg.destroyed:
@@ -112,9 +112,13 @@ class CallRecord:
 
     def _hangup(self, leg: Leg, reason: str, now: float) -> cmd.Hangup:
         if not leg.leaving:
-            leg.hangup_at, leg.hangup_reason = now, reason
+            leg.hangup_requested_at, leg.hangup_reason = now, reason
             self._note(now, "hangup_requested", leg.id, reason=reason)
         return cmd.Hangup(leg.id, reason)
+
+    def _safety_timeout(self) -> int:
+        """Asterisk's own ring limit: only there in case we die; our timers end rings sooner."""
+        return 2 * self.plan.wait_for_pickup + 5
 
     def _playback_id(self) -> str:
         self._counter += 1

@@ -30,7 +30,16 @@ class Engine:
         self.ari, self.store, self.app, self.clock = ari, store, app, clock
         self.runners: dict[str, CallRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.connected = asyncio.Event()
+        self.connected = asyncio.Event()   # set once reconciled after a (re)connect
+        self._link: asyncio.Event | None = None
+
+    def attach(self, link: asyncio.Event) -> None:
+        """The stream's own connected flag: cleared the moment the websocket drops."""
+        self._link = link
+
+    def ready(self) -> bool:
+        """Connected and reconciled: only then may calls be originated."""
+        return self.connected.is_set() and (self._link is None or self._link.is_set())
 
     @property
     def active_calls(self) -> int:
@@ -64,22 +73,25 @@ class Engine:
                 runner.post(call_event)
 
     async def on_connect(self) -> None:
-        self.connected.set()
+        """Reconcile first: new calls are taken only once we know what Asterisk has."""
+        self.connected.clear()
         try:
             await self.reconcile()
         except Exception:
             log.exception("reconciliation after connect failed; it runs again on the next connect")
+        self.connected.set()
 
     def on_disconnect(self) -> None:
         self.connected.clear()
 
     async def reconcile(self) -> None:
+        # Only legs Asterisk had accepted before we look can be missing from what we see.
+        candidates = {(runner, leg_id) for runner in self.runners.values() for leg_id in runner.executor.created}
         state = await asterisk.snapshot(self.ari, self.app)
-        for runner in list(self.runners.values()):
-            for leg in list(runner.machine.legs.values()):
-                if not leg.destroyed and leg.created_at is not None and leg.id not in state.channel_ids \
-                        and leg.id in runner.executor.created:
-                    runner.post(ev.LegDestroyed(leg.id, None, "gone while we were disconnected"))
+        for runner, leg_id in candidates:
+            leg = runner.machine.legs.get(leg_id)
+            if leg is not None and not leg.destroyed and leg_id not in state.channel_ids:
+                runner.post(ev.LegDestroyed(leg_id, None, "gone while we were disconnected"))
         orphans = [cid for cid in state.app_channel_ids
                    if (leg := leg_of(cid)) is not None and leg[0] not in self.runners]
         bridges = [bid for bid in state.bridge_ids
