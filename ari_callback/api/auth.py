@@ -23,9 +23,11 @@ def _match(keys: dict[str, str], offered: str) -> str | None:
 
 async def client_id(request: Request, api_key: str | None = Depends(_api_key),
                     bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
-    """The client the request's key belongs to; 401 without a known key."""
-    offered = api_key or (bearer.credentials if bearer else None)
-    client = _match(request.app.state.api_keys, offered) if offered else None
+    """The client the request's key belongs to; 401 without a known key. A request offering
+    two keys must offer two good ones for the same client: a wrong one is never overlooked."""
+    offered = [key for key in (api_key, bearer.credentials if bearer else None) if key]
+    clients = {_match(request.app.state.api_keys, key) for key in offered}
+    client = clients.pop() if len(clients) == 1 else None
     if client is None:
         raise ServiceError(401, "unauthorized", "a valid API key is required "
                            "(Authorization: Bearer <key> or X-API-Key: <key>)")

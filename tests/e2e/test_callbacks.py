@@ -100,7 +100,7 @@ async def test_given_ringing_origin_when_cancelled_then_cancelled_and_leg_hung_u
     response = await api.post(f"/v1/callbacks/{call_id}/cancel")
     assert response.status_code == 202, response.text
     record = await finished(api, call_id)
-    assert (record["status"], record["ended_by"]) == ("cancelled", "")
+    assert (record["status"], record["ended_by"]) == ("cancelled", "cancel")
     assert leg(record, "src")["hangup_reason"] == "normal"
     again = await api.post(f"/v1/callbacks/{call_id}/cancel")
     assert again.status_code == 409 and again.json()["error_id"] == "callback_finished"
