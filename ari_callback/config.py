@@ -107,6 +107,8 @@ class ClientSettings(_Strict):
     external_numbers: list[str] = Field(default_factory=list, description="the client's DIDs")
     sounds: dict[int, list[str]] = Field(default_factory=dict, description="sound id -> media URIs")
     extensions: dict[str, ExtensionSettings] = Field(default_factory=dict)
+    variables: dict[str, str] = Field(default_factory=dict, description=(
+        "client variables for the PBX API: @{NAME} in an extension id, $cv(NAME) in a body value"))
 
     @field_validator("sounds")
     @classmethod

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from .. import __version__
 from ..config import Settings
-from . import errors, native
+from . import errors, native, pbx, voice
 
 
 class Health(BaseModel):
@@ -35,6 +35,8 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.state.api_keys = settings.keys()
     errors.install(app)
     app.include_router(native.router)
+    app.include_router(pbx.router)
+    app.include_router(voice.router)
 
     @app.get("/health", response_model=Health, tags=["operations"])
     async def health(request: Request) -> Health:

@@ -49,9 +49,13 @@ class CreateBridge:
 
 @dataclass(frozen=True)
 class AddToBridge:
+    """Join a leg to the bridge. Connected-line updates are inhibited by default: each party
+    keeps the caller ID the request chose instead of being shown the other party's."""
+
     bridge_id: str
     leg_id: str
     absorb_dtmf: bool = False
+    inhibit_connected_line: bool = True
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from .plan import CallPlan
 from .states import ENDING, FAILED, NEW, TERMINAL
 from .transfer import DigitCollector
 
+BACKSTOP_MARGIN = 2   # seconds between our call_duration timer and Asterisk's TIMEOUT(absolute)
+
 # Hang-up reasons we give Asterisk that already say how a leg ended.
 _REASON_KIND = {"no_answer": causes.UNANSWERED, "busy": causes.BUSY, "congestion": causes.CONGESTED}
 
@@ -132,8 +134,10 @@ class CallRecord:
 
     def _absolute_timeouts(self, now: float, leg_ids: tuple[str | None, ...],
                            seconds: int | None = None) -> list[cmd.Command]:
-        """Asterisk's own limit on each leg, so a call ends on time even if we are gone."""
-        value = str(seconds or self.plan.call_duration)
+        """Asterisk's own limit on each leg, so a call ends even if we are gone. It is a backstop:
+        BACKSTOP_MARGIN later than our timer, so while we run the limit is ours (ended_by
+        duration_limit, the transfer rules) and the two never race."""
+        value = str((seconds or self.plan.call_duration) + BACKSTOP_MARGIN)
         return [cmd.SetVariable(leg_id, "TIMEOUT(absolute)", value) for leg_id in leg_ids if leg_id]
 
     def _connected_for(self, now: float) -> float:

@@ -61,7 +61,8 @@ class Executor:
             case cmd.CreateBridge():
                 await self.ari.create_bridge(c.bridge_id, type="mixing,dtmf_events", name=f"cb:{self.call_id}")
             case cmd.AddToBridge():
-                await self.ari.add_channel(c.bridge_id, c.leg_id, absorb_dtmf=c.absorb_dtmf)
+                await self.ari.add_channel(c.bridge_id, c.leg_id, absorb_dtmf=c.absorb_dtmf,
+                                           inhibit_connected_line_updates=c.inhibit_connected_line)
             case cmd.DestroyBridge():
                 await self.ari.destroy_bridge(c.bridge_id)
             case cmd.PlayToLeg():

@@ -1,0 +1,92 @@
+"""The PBX callback resource (seed 002) as it is: ``POST /extension/{extension_id}/callback/``
+and the call history ``GET /client/{client_id}/call_history/{call_uuid}``.
+
+Client variables set in the configuration may stand in for values: ``@{NAME}`` as the
+extension id in the URL, ``$cv(NAME)`` as an option's value in the body.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field, ValidationError
+
+from ..callbacks import ServiceError
+from ..domain.request import CallbackOptions, CallbackRequest, Number
+from .auth import client_id
+from .errors import responses
+from .history import CallHistory, call_history
+
+router = APIRouter(tags=["pbx callback resource (seed 002)"])
+URL_VARIABLE = re.compile(r"^@\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+BODY_VARIABLE = re.compile(r"^\$cv\(([A-Za-z_][A-Za-z0-9_]*)\)$")
+
+
+class PbxCallback(CallbackOptions):
+    """The seed's body: ``src_num`` (array) and ``dst_num``, plus every callback option."""
+
+    src_num: Annotated[list[Number], Field(min_length=1)]
+    dst_num: Number
+
+
+class PbxCallbackCreated(BaseModel):
+    call_api_id: str = Field(description="manages the call: /v1/callbacks/{call_api_id} (and /cancel)")
+    call_id: str = Field(description="the call's uuid: call_uuid in the call history")
+
+
+def _variable(variables: dict[str, str], name: str, where: str) -> str:
+    if name not in variables:
+        raise ServiceError(422, "unknown_variable", f"client variable {name!r} is not set", where)
+    return variables[name]
+
+
+def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
+    if isinstance(value, str) and (match := BODY_VARIABLE.match(value)):
+        return _variable(variables, match[1], where)
+    if isinstance(value, list):
+        return [_substitute(v, variables, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables, f"{where}.{k}") for k, v in value.items()}
+    return value
+
+
+def _parse(body: dict[str, Any]) -> PbxCallback:
+    try:
+        return PbxCallback.model_validate(body)
+    except ValidationError as exc:
+        from fastapi.exceptions import RequestValidationError
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+@router.post("/extension/{extension_id}/callback/", response_model=PbxCallbackCreated,
+             responses=responses(400, 401, 404, 422, 429, 503))
+async def extension_callback(extension_id: str, request: Request,
+                             body: Annotated[dict[str, Any], Body(openapi_examples={"seed": {"value": {
+                                 "dst_num": "000116644", "src_num": ["341"],
+                                 "variables": {"autoanswer": "4", "testvar": "'testval"}}}})],
+                             client: str = Depends(client_id)) -> PbxCallbackCreated:
+    """Ring every ``src_num`` at once; the first to pick up is connected to ``dst_num``
+    through the dialplan. The extension must be of phone type; it gives the default caller
+    name and number. Body fields: see the PbxCallback schema."""
+    settings = request.app.state.service.settings
+    variables = settings.clients[client].variables if client in settings.clients else {}
+    if match := URL_VARIABLE.match(extension_id):
+        extension_id = _variable(variables, match[1], "extension_id")
+    parsed = _parse({k: _substitute(v, variables, k) for k, v in body.items()})
+    options = parsed.model_dump(exclude={"src_num", "dst_num"}, exclude_unset=True)
+    canonical = CallbackRequest(src=parsed.src_num, dst=parsed.dst_num, **options)
+    call_id = await request.app.state.service.create(canonical, client_id=client, api="pbx",
+                                                     extension_id=extension_id)
+    return PbxCallbackCreated(call_api_id=call_id, call_id=call_id)
+
+
+@router.get("/client/{client_ref}/call_history/{call_uuid}", response_model=CallHistory,
+            responses=responses(401, 403, 404))
+async def get_call_history(client_ref: str, call_uuid: str, request: Request,
+                           client: str = Depends(client_id)) -> CallHistory:
+    """The result of a callback: legs, times, causes, duration, who hung up first, transfers."""
+    if client_ref != client:
+        raise ServiceError(403, "client_mismatch", "this API key belongs to another client", "client_id")
+    return call_history(await request.app.state.service.get(call_uuid, client))
