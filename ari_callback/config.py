@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     def keys(self) -> dict[str, str]:
         """API key -> client id."""
         found = {k.key.get_secret_value(): k.client for k in self.api_keys}
-        if self.api_key is not None:
+        if self.api_key is not None and self.api_key.get_secret_value():
             found[self.api_key.get_secret_value()] = "default"
         return found
 

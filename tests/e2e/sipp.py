@@ -66,8 +66,9 @@ class SipMessage(NamedTuple):
 DEFAULT_KEYS = {
     "ring_ms": 1000,    # uas_answer / uas_answer_bye / uas_early_media: 180 -> 200 (or -> 183)
     "early_ms": 2000,   # uas_early_media: 183 (with audio) -> 200
-    "talk_ms": 2000,    # uas_answer_bye: 200 -> our BYE; uac_call: 200 -> our BYE
+    "talk_ms": 2000,    # uas_answer_bye / uac_call: 200 -> our BYE; uas_answer_refer: -> REFER
     "caller_num": "5551234",   # uac_call: P-Asserted-Identity = the caller's number in Asterisk
+    "refer_to": "1001",        # uas_answer_refer: the user part of Refer-To
 }
 
 

@@ -1,0 +1,90 @@
+"""The command line as a user runs it: `ari-callback serve` in its own process, `call --wait`,
+`status`, `check`, and a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .conftest import API_KEY, make_settings
+
+BIN = Path(sys.executable).with_name("ari-callback")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _config(asterisk, tmp_path: Path, port: int) -> Path:
+    settings = make_settings(asterisk, tmp_path / "data")
+    data = settings.model_dump(mode="json", exclude={"api_key"})
+    data["ari"].update(app="cb-cli", password="callback-secret")
+    data["api_keys"] = [{"key": API_KEY, "client": "default"}, {"key": "other-client-key", "client": "other"}]
+    data["http"]["port"] = port
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN), "--config", str(config), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+async def _wait_listening(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the server did not listen")
+
+
+async def test_given_serve_when_calling_with_wait_then_timeline_printed_and_sigterm_exits_0(asterisk, tmp_path):
+    port = _free_port()
+    config = _config(asterisk, tmp_path, port)
+    check = _cli(config, "check")
+    assert check.returncode == 0 and "ari: ok, Asterisk 22" in check.stdout, check.stdout + check.stderr
+    server = subprocess.Popen([str(BIN), "--config", str(config), "serve"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        await _wait_listening(port, server)
+        await asyncio.sleep(1.0)   # connected and reconciled
+        placed = await asyncio.to_thread(_cli, config, "call", "1001", "6002", "--wait")
+        assert placed.returncode == 0, placed.stdout + placed.stderr
+        call_id = placed.stdout.splitlines()[0]
+        assert "status: completed (answered), ended by dst" in placed.stdout
+        assert "answered" in placed.stdout and "ended" in placed.stdout
+        shown = await asyncio.to_thread(_cli, config, "status", call_id)
+        assert shown.returncode == 0 and "completed" in shown.stdout and "cause=16" in shown.stdout
+        bad = await asyncio.to_thread(_cli, config, "call", "10x1", "6002")
+        assert bad.returncode != 0 and "invalid_src" in bad.stderr
+        ringing = await asyncio.to_thread(_cli, config, "call", "2001", "1001")
+        assert ringing.returncode == 0
+        await asyncio.sleep(1.0)
+    finally:
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=20)
+    assert code == 0, server.stderr.read()
+    assert time.monotonic() - started < 10   # R17: the ringing call was ended within the grace period
+
+
+def test_given_bad_config_then_check_names_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("ari:\n  url: 8088\n  bogus: 1\n")
+    result = _cli(path, "check")
+    assert result.returncode != 0
+    assert "ari.url" in result.stderr and "ari.bogus" in result.stderr
