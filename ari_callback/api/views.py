@@ -66,7 +66,7 @@ def leg_view(row: dict) -> LegView:
     times = {name: iso(row.get(name)) for name in LEG_TIMES}
     outcome = ""
     if row.get("ended_at") is not None:
-        outcome = causes.classify(row.get("cause"), row.get("dialstatus"))
+        outcome = causes.classify(row.get("cause"), row.get("dialstatus"), row.get("answered_at") is not None)
     return LegView(id=row["id"], role=row["role"], number=row["number"], index=row.get("idx", 0), **times,
                    cause=row.get("cause"), cause_txt=row.get("cause_txt") or "", sip_code=row.get("tech_cause"),
                    dialstatus=row.get("dialstatus") or "", hangup_reason=row.get("hangup_reason") or "",

@@ -39,8 +39,12 @@ _BY_DIALSTATUS = {
 }
 
 
-def classify(cause: int | None, dialstatus: str | None = None) -> str:
-    """Name a leg's end from its Q.850 cause, falling back to the Dial status for cause 0."""
+def classify(cause: int | None, dialstatus: str | None = None, answered: bool = False) -> str:
+    """Name a leg's end from its Q.850 cause, falling back to the Dial status for cause 0.
+    A far-end BYE without a Reason header gives cause 0 on a direct PJSIP leg: after an
+    answer that is an ordinary hang-up."""
+    if not cause and answered:
+        return NORMAL
     if cause:
         named = _BY_CAUSE.get(cause)
         if named is not None:

@@ -184,7 +184,7 @@ class CallRecord:
         return out + [self._hangup(leg, reason, now) for leg in self.legs.values() if not leg.leaving]
 
     def _leg_kind(self, leg: Leg) -> str:
-        return _REASON_KIND.get(leg.hangup_reason) or causes.classify(leg.cause, leg.dialstatus)
+        return _REASON_KIND.get(leg.hangup_reason) or causes.classify(leg.cause, leg.dialstatus, leg.answered)
 
     def _blamed_kind(self) -> str:
         if self._blame == SRC:

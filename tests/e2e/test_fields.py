@@ -34,10 +34,12 @@ async def test_given_dst_dtmf_when_dst_answers_then_phone_receives_digits_with_p
     assert [d["digit"] for d in digits] == ["1", "2", "3", "#"]
     t = [d["_timestamp"] for d in digits]
     gaps = [(b - a).total_seconds() for a, b in zip(t, t[1:])]
-    # 100 ms tone + 100 ms gap per digit; w adds 0.5 s, W adds 1 s (asterisk-ari-facts.md §5)
-    assert 0.1 < gaps[0] < 0.45, gaps
-    assert 0.6 < gaps[1] < 0.95, gaps
-    assert 1.1 < gaps[2] < 1.45, gaps
+    # 100 ms tone + 100 ms gap per digit; w adds 0.5 s, W adds 1 s (asterisk-ari-facts.md §5).
+    # The phone reports through a Read() loop: a digit arriving while the previous report is
+    # sent waits in the queue, so a gap can shrink by up to ~0.15 s. The pauses stand out.
+    assert 0.0 <= gaps[0] < 0.45, gaps
+    assert 0.55 < gaps[1] < 0.95, gaps
+    assert 1.05 < gaps[2] < 1.45, gaps
     await api.post(f"/v1/callbacks/{call_id}/cancel")
     await finished(api, call_id)
 
