@@ -20,6 +20,7 @@ from . import events as ev
 from .legs import DST, SRC, XFER, Leg
 from .plan import CallPlan
 from .record import CallRecord
+from .request import NUMBER_RE
 
 from .states import (ACTIVE, ANNOUNCE, ANNOUNCING, CALLING_DST, CALLING_SRC, CANCELLED, COMPLETED,
                      CONNECTED, DST_RING, DURATION, ENDING, FAILED, NEW, SRC_RING, TERMINAL,
@@ -186,7 +187,8 @@ class CallMachine(CallRecord):
         if isinstance(event, ev.DtmfReceived):
             complete = self.digits.would_complete(leg.id, event.digit)
             return "public_transfer" if complete and self._transfer_allowed(self.digits.pending()) else "dtmf"
-        return "public_transfer" if self._transfer_allowed(event.number) else "noted"
+        wanted = NUMBER_RE.match(event.number) is not None
+        return "public_transfer" if wanted and self._transfer_allowed(event.number) else "noted"
 
     # ------------------------------------------------------------------------ actions
     def _nothing(self, event: object, leg: Leg | None, now: float) -> list[cmd.Command]:
@@ -197,9 +199,14 @@ class CallMachine(CallRecord):
         for i, target in enumerate(self.plan.srcs):
             leg = self._new_leg(f"cb-{self.plan.call_id}-src{i}", SRC, target.number, now, index=i)
             # Asterisk's own ring timeout is only a safety net if we die; ours restarts.
+            variables = self._variables(SRC)
+            if target.endpoint.startswith("PJSIP/"):
+                # The phone's own transfer key (REFER) comes to us as ChannelTransfer, so that
+                # allow_public_transfer decides, not Asterisk.
+                variables["PJSIP_TRANSFER_HANDLING()"] = "ari-only"
             out.append(cmd.Originate(leg.id, target.endpoint, target.caller_id.header(),
                                      timeout=self._safety_timeout(), formats=target.formats,
-                                     variables=self._variables(SRC)))
+                                     variables=variables))
         return out + [self._timer(SRC_RING, self.plan.wait_for_pickup)]
 
     def _src_answered(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:

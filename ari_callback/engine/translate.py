@@ -64,6 +64,16 @@ def _on_leg(channel_id: str, make) -> list[Routed]:
     return [(leg[0], make(channel_id))] if leg else []
 
 
+def _refer(event: ari.ChannelTransfer) -> list[Routed]:
+    """A phone's REFER on one of our legs (PJSIP_TRANSFER_HANDLING=ari-only): we decide."""
+    source = (event.referred_by or {}).get("source_channel") or {}
+    leg = leg_of(source.get("id", ""))
+    target = ((event.refer_to or {}).get("requested_destination") or {}).get("destination", "")
+    if leg is None or not target:
+        return []
+    return [(leg[0], ev.TransferRequested(source["id"], str(target)))]
+
+
 def translate(event: ari.Event) -> list[Routed]:
     """The call events an ARI event means, each with the id of its call."""
     match event:
@@ -82,6 +92,8 @@ def translate(event: ari.Event) -> list[Routed]:
                                                             event.tech_cause))
         case ari.ChannelDtmfReceived(channel=ch):
             return _on_leg(ch.id, lambda i: ev.DtmfReceived(i, event.digit))
+        case ari.ChannelTransfer():
+            return _refer(event)
         case ari.PlaybackFinished(playback=pb):
             call = call_of_playback(pb.id)
             return [(call, ev.PlaybackDone(pb.id, ok=pb.state == "done"))] if call else []

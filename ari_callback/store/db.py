@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_WAL_ATTEMPTS, SQLITE_WAL_PAUSE_S = 50, 0.1
 PG_CONNECT_TIMEOUT_S = 10
 # Execution option naming the statement that opens a SQLite transaction. Writers ask for
 # "BEGIN IMMEDIATE": a deferred transaction that has read first cannot take the write lock once
@@ -76,8 +80,9 @@ def _json_dumps(value: object) -> str:
 async def open_engine(url: str) -> AsyncEngine:
     """An engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
 
-    Does not connect: the first query (normally ``migrate``) finds out whether the database
-    is there, and raises ``StoreUnavailable`` if not.
+    PostgreSQL is not contacted yet: the first query (normally ``migrate``) finds out whether
+    it is there. A SQLite file is created and switched to WAL now. Either raises
+    ``StoreUnavailable`` when the database cannot be reached.
     """
     parsed = make_url(url)
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
@@ -85,6 +90,11 @@ async def open_engine(url: str) -> AsyncEngine:
         _make_parent_dir(parsed.database)
         engine = create_async_engine(parsed, json_serializer=_json_dumps)
         _install_sqlite_hooks(engine.sync_engine)
+        try:
+            await _enable_wal(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
         return engine
     if (backend, driver) == ("postgresql", "asyncpg"):
         # pre_ping: a pooled connection may have died with a PostgreSQL restart.
@@ -116,16 +126,36 @@ def _install_sqlite_hooks(sync_engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            # WAL: readers do not block the writer (the API reads while calls are saved).
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+
+async def _enable_wal(engine: AsyncEngine) -> None:
+    """WAL, so readers do not block the writer (the API reads while calls are saved).
+
+    The mode is kept in the database file, so once is enough. Switching needs the file to
+    itself for a moment, and SQLite refuses at once, without waiting out the busy timeout,
+    when another process is starting on the same new file: hence the retries.
+    """
+    for _ in range(SQLITE_WAL_ATTEMPTS - 1):
+        try:
+            with translated("switching SQLite to WAL"):
+                async with engine.connect() as conn:
+                    await conn.run_sync(_raw_pragma, "journal_mode=WAL")
+            return
+        except StoreUnavailable as exc:
+            if "locked" not in str(exc):
+                raise
+        await asyncio.sleep(SQLITE_WAL_PAUSE_S)
+    with translated("switching SQLite to WAL"):
+        async with engine.connect() as conn:
+            await conn.run_sync(_raw_pragma, "journal_mode=WAL")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -137,11 +167,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Alembic keeps the running migration in module globals (``op``, ``context``): two migrations
+# interleaving in one event loop would run each other's operations. One at a time per loop.
+_migration_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
+
+
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision; a no-op when it is there already."""
-    with translated("migrating"):
-        async with engine.connect() as conn:
-            await conn.run_sync(_upgrade)
+    lock = _migration_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        with translated("migrating"):
+            async with engine.connect() as conn:
+                await conn.run_sync(_upgrade)
 
 
 def _upgrade(conn: Connection) -> None:
@@ -170,7 +208,7 @@ def _upgrade(conn: Connection) -> None:
 
 def _raw_pragma(conn: Connection, pragma: str) -> None:
     # Straight on the driver connection: through SQLAlchemy the statement would open a
-    # transaction first, and these pragmas do nothing inside one.
+    # transaction first, and these pragmas do nothing (or fail) inside one.
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA {pragma}")
