@@ -15,7 +15,7 @@ import uuid
 from typing import Callable
 
 from .config import Settings
-from .domain.plan import Extension, PlanError, make_plan
+from .domain.plan import CallPlan, Extension, PlanError, make_plan
 from .domain.request import CallbackRequest
 from .engine.engine import Engine
 
@@ -50,11 +50,21 @@ class CallbackService:
             raise ServiceError(503, "asterisk_unavailable", "not connected to Asterisk; try again shortly")
         async with self._admission:
             await self._check_limits(client.client_id, client.max_concurrent_calls, request.callback_rate_limit)
+            stored = request.model_copy(update={"client_id": client.client_id, "extension_id": extension_id})
             await self.store.insert(id=call_id, client_id=client.client_id, api=api, status="new",
-                                    request=request.model_dump(mode="json", exclude_none=True),
+                                    request=stored.model_dump(mode="json", exclude_none=True),
                                     created_at=self.clock())
             self.engine.launch(plan)
         return call_id
+
+    def replan(self, stored) -> CallPlan:
+        """The plan of a stored callback (recovery after a restart): same request, same id."""
+        request = CallbackRequest.model_validate(stored.request)
+        client = self.settings.client_policy(stored.client_id)
+        if client is None:
+            raise ServiceError(403, "unknown_client", f"client {stored.client_id!r} is no longer configured")
+        extension = self._extension(client, request.extension_id)
+        return make_plan(stored.id, request, client, self.dialing, extension)
 
     def _extension(self, client, extension_id: str | None) -> Extension | None:
         if extension_id is None:

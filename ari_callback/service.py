@@ -46,6 +46,7 @@ class Runtime:
         self.engine.attach(self.stream.connected)
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
         self.service = CallbackService(s, self.store, self.engine)
+        self.engine.planner = self.service.replan   # calls left unfinished by a previous run
         return self.service
 
     async def _listen(self) -> None:

@@ -11,6 +11,11 @@ class Start:
 
 
 @dataclass(frozen=True)
+class Resume:
+    """The app restarted and restored this call: re-arm its timers (or start it, if new)."""
+
+
+@dataclass(frozen=True)
 class Cancel:
     reason: str = "cancelled"
 
@@ -102,6 +107,6 @@ class BridgeFailed:
     detail: str = ""
 
 
-CallEvent = (Start | Cancel | LegRinging | LegProgress | LegAnswered | LegReady | LegDialStatus
+CallEvent = (Start | Resume | Cancel | LegRinging | LegProgress | LegAnswered | LegReady | LegDialStatus
              | LegHangup | LegDestroyed | LegFailed | PlaybackDone | DtmfReceived | TransferRequested
              | TimerFired | BridgeFailed)

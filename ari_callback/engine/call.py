@@ -42,6 +42,12 @@ class CallRunner:
         self.done = asyncio.Event()
         self._saved_entries = 0
 
+    def adopt(self) -> None:
+        """A recovered call: its live legs exist on Asterisk already (reconciliation checks them),
+        and the timeline entries it has are stored."""
+        self.executor.created.update(leg.id for leg in self.machine.legs.values() if not leg.destroyed)
+        self._saved_entries = len(self.machine.timeline)
+
     def post(self, event: ev.CallEvent) -> None:
         self.queue.put_nowait(event)
 

@@ -9,6 +9,7 @@ bridges of ours that no call owns are removed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Callable
@@ -18,6 +19,7 @@ from ..ari.client import AriClient
 from ..domain import events as ev
 from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
+from ..domain.restore import restore
 from . import executor as asterisk
 from .call import CallRunner
 from .translate import leg_of, translate
@@ -26,8 +28,11 @@ log = logging.getLogger("ari_callback.engine")
 
 
 class Engine:
-    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time):
+    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time,
+                 planner: Callable[[object], CallPlan] | None = None):
         self.ari, self.store, self.app, self.clock = ari, store, app, clock
+        self.planner = planner   # stored callback -> its plan, for recovery after a restart
+        self._recovered = False
         self.runners: dict[str, CallRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()   # set once reconciled after a (re)connect
@@ -47,12 +52,35 @@ class Engine:
 
     def launch(self, plan: CallPlan) -> CallRunner:
         """Register the call's queue, then start its task (which originates the legs)."""
-        runner = CallRunner(CallMachine(plan), self.ari, self.app, self.store, self.clock)
-        self.runners[plan.call_id] = runner
-        task = asyncio.create_task(runner.run(ev.Start()), name=f"call-{plan.call_id}")
+        return self._run(CallMachine(plan), ev.Start())
+
+    def _run(self, machine: CallMachine, first: ev.CallEvent) -> CallRunner:
+        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock)
+        call_id = machine.plan.call_id
+        self.runners[call_id] = runner
+        task = asyncio.create_task(runner.run(first), name=f"call-{call_id}")
         self._tasks.add(task)
-        task.add_done_callback(lambda t, cid=plan.call_id: self._finished(cid, t))
+        task.add_done_callback(lambda t, cid=call_id: self._finished(cid, t))
         return runner
+
+    async def recover(self) -> None:
+        """After a restart: take back every unfinished call the store has. Reconciliation,
+        which follows, feeds each one what happened on Asterisk while we were away."""
+        for stored in await self.store.list_unfinished():
+            if stored.id in self.runners:
+                continue
+            try:
+                row = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
+                machine = restore(self.planner(stored), row, stored.legs, stored.timeline)
+            except Exception as exc:
+                log.error("call %s cannot be recovered (%s); its channels are removed as orphans", stored.id, exc)
+                await self.store.save_progress(stored.id, status="failed", status_detail="unrecoverable",
+                                               ended_by="", winner_leg=stored.winner_leg, connected_at=stored.connected_at,
+                                               ended_at=self.clock(), updated_at=self.clock(), legs=[], timeline=[])
+                continue
+            runner = self._run(machine, ev.Resume())
+            runner.adopt()
+            log.info("call %s recovered in state %s", stored.id, machine.state)
 
     def _finished(self, call_id: str, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -76,6 +104,9 @@ class Engine:
         """Reconcile first: new calls are taken only once we know what Asterisk has."""
         self.connected.clear()
         try:
+            if not self._recovered and self.planner is not None:
+                await self.recover()
+                self._recovered = True
             await self.reconcile()
         except Exception:
             log.exception("reconciliation after connect failed; it runs again on the next connect")
@@ -90,8 +121,13 @@ class Engine:
         state = await asterisk.snapshot(self.ari, self.app)
         for runner, leg_id in candidates:
             leg = runner.machine.legs.get(leg_id)
-            if leg is not None and not leg.destroyed and leg_id not in state.channel_ids:
+            if leg is None or leg.destroyed:
+                continue
+            if leg_id not in state.channel_ids:
                 runner.post(ev.LegDestroyed(leg_id, None, "gone while we were disconnected"))
+            elif not leg.answered and leg_id in state.up and (leg.role != "src" or leg_id in state.app_channel_ids):
+                # An origin counts as answered once it is in our app (as StasisStart says).
+                runner.post(ev.LegAnswered(leg_id))
         orphans = [cid for cid in state.app_channel_ids
                    if (leg := leg_of(cid)) is not None and leg[0] not in self.runners]
         bridges = [bid for bid in state.bridge_ids

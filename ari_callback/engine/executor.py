@@ -107,6 +107,7 @@ class AsteriskState:
     channel_ids: frozenset[str]       # every channel Asterisk has
     app_channel_ids: frozenset[str]   # the channels in our Stasis app
     bridge_ids: frozenset[str]        # every bridge
+    up: frozenset[str] = frozenset()  # channels in state Up (answered)
 
 
 async def snapshot(ari: AriClient, app: str) -> AsteriskState:
@@ -115,7 +116,7 @@ async def snapshot(ari: AriClient, app: str) -> AsteriskState:
     bridges = await ari.list_bridges()
     application = await ari.get_application(app)
     return AsteriskState(frozenset(c.id for c in channels), frozenset(application.get("channel_ids", [])),
-                         frozenset(b.id for b in bridges))
+                         frozenset(b.id for b in bridges), frozenset(c.id for c in channels if c.state == "Up"))
 
 
 async def remove(ari: AriClient, channel_ids: list[str], bridge_ids: list[str]) -> None:

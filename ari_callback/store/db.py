@@ -54,8 +54,9 @@ def _unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
         return exc.connection_invalidated or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
-    # Refused or timed-out connections come from the driver's connect() unwrapped.
-    return isinstance(exc, OSError)
+    # Refused or timed-out connections come from the driver's connect() unwrapped, and so do
+    # errors of statements run on the raw sqlite3 connection (pragmas).
+    return isinstance(exc, (OSError, sqlite3.OperationalError))
 
 
 @contextmanager
@@ -143,19 +144,16 @@ async def _enable_wal(engine: AsyncEngine) -> None:
     itself for a moment, and SQLite refuses at once, without waiting out the busy timeout,
     when another process is starting on the same new file: hence the retries.
     """
-    for _ in range(SQLITE_WAL_ATTEMPTS - 1):
+    for attempt in range(1, SQLITE_WAL_ATTEMPTS + 1):
         try:
             with translated("switching SQLite to WAL"):
                 async with engine.connect() as conn:
                     await conn.run_sync(_raw_pragma, "journal_mode=WAL")
             return
         except StoreUnavailable as exc:
-            if "locked" not in str(exc):
+            if "locked" not in str(exc) or attempt == SQLITE_WAL_ATTEMPTS:
                 raise
         await asyncio.sleep(SQLITE_WAL_PAUSE_S)
-    with translated("switching SQLite to WAL"):
-        async with engine.connect() as conn:
-            await conn.run_sync(_raw_pragma, "journal_mode=WAL")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

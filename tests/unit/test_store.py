@@ -8,8 +8,12 @@ import asyncio
 import os
 import shutil
 import socket
+import sqlite3
+import sys
 import uuid
+from asyncio.subprocess import PIPE
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -31,6 +35,7 @@ PG_URL = os.environ.get("ARI_CALLBACK_TEST_PG_URL")
 # Without a PostgreSQL URL the parameter is not generated at all (rather than skipped).
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_718_000_000.123456   # microseconds must survive the round trip
 
 
@@ -106,14 +111,37 @@ async def test_given_the_migrations_when_compared_with_tables_py_then_they_match
         assert await conn.run_sync(diff) == []
 
 
-async def test_given_several_instances_starting_at_once_when_they_migrate_then_all_succeed(db_url):
-    stores = await asyncio.gather(*(CallbackStore.open(db_url) for _ in range(4)))
-    try:
-        await _new(stores[0])
-        assert (await stores[3].get("c1")) is not None
-    finally:
-        for opened in stores:
+# Waits for a line on stdin, so that every process starts migrating at the same moment.
+OPEN_IN_A_PROCESS = """
+import asyncio, sys
+from ari_callback.store import CallbackStore
+
+async def main():
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store = await CallbackStore.open(sys.argv[1])
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_given_several_processes_starting_at_once_when_they_migrate_then_all_succeed(db_url):
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-c", OPEN_IN_A_PROCESS, db_url, cwd=ROOT, stdin=PIPE, stdout=PIPE, stderr=PIPE)
+        for _ in range(3)]
+    for proc in procs:
+        assert await asyncio.wait_for(proc.stdout.readline(), 60) == b"ready\n"
+    for proc in procs:
+        proc.stdin.write(b"go\n")
+    # Two more in this process, at the same time: alembic's globals must not mix them up.
+    stores = await asyncio.gather(*(CallbackStore.open(db_url) for _ in range(2)), return_exceptions=True)
+    results = [await asyncio.wait_for(proc.communicate(), 60) for proc in procs]
+    for opened in stores:
+        if isinstance(opened, CallbackStore):
             await opened.close()
+    assert [opened for opened in stores if not isinstance(opened, CallbackStore)] == []
+    assert [(proc.returncode, err.decode()[-2000:]) for proc, (_, err) in zip(procs, results)] == [(0, "")] * 3
 
 
 BATCH_MIGRATION = '''
@@ -165,6 +193,18 @@ async def test_given_a_sqlite_url_when_opened_then_dir_wal_and_foreign_keys_are_
         await opened.close()
 
 
+async def test_given_a_new_sqlite_file_locked_by_another_process_when_opened_then_it_waits(tmp_path):
+    path = tmp_path / "callbacks.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    asyncio.get_running_loop().call_later(0.3, holder.rollback)
+    try:
+        opened = await CallbackStore.open(f"sqlite+aiosqlite:///{path}")
+        await opened.close()
+    finally:
+        holder.close()
+
+
 async def test_given_an_unknown_database_kind_when_opened_then_store_error():
     with pytest.raises(StoreError, match="unsupported"):
         await open_engine("mysql+aiomysql://u:p@127.0.0.1/db")
@@ -190,15 +230,12 @@ async def test_given_an_existing_id_when_inserted_again_then_duplicate_and_the_f
     assert (view.client_id, view.status) == ("acme", "new")
 
 
-async def test_given_no_such_callback_when_read_then_none(store):
-    assert await store.get("nope") is None
-
-
-async def test_given_another_clients_callback_when_read_with_a_client_id_then_none(store):
+async def test_given_another_clients_or_no_callback_when_read_with_a_client_id_then_none(store):
     await _new(store, client_id="acme")
     assert await store.get("c1", client_id="other") is None
     assert (await store.get("c1", client_id="acme")).id == "c1"
     assert (await store.get("c1")).id == "c1"
+    assert await store.get("nope") is None
 
 
 async def test_given_non_ascii_json_when_stored_then_it_comes_back_unchanged(store):
@@ -375,9 +412,9 @@ async def test_given_postgres_down_when_opened_then_store_unavailable(closed_por
 async def test_given_postgres_down_when_used_then_every_call_raises_store_unavailable(closed_port):
     down = CallbackStore(await open_engine(f"postgresql+asyncpg://u:p@127.0.0.1:{closed_port}/db"))
     try:
-        for attempt in (down.get("c1"), down.count_active("acme"), down.list_unfinished(),
+        for attempt in (down.get("c1"), down.count_active("acme"), down.list_unfinished(), down.list_recent(),
                         down.insert(id="c1", client_id="a", api="cli", status="new", request={}, created_at=T0),
-                        down.set_response("c1", {})):
+                        _save(down, timeline=[_entry(0)]), down.set_response("c1", {})):
             with pytest.raises(StoreUnavailable):
                 await attempt
     finally:

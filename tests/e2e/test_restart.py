@@ -1,0 +1,114 @@
+"""The app killed mid-call (SIGKILL: no clean-up at all) and started again: it finds its calls
+on Asterisk, catches up on what it missed while away, and leaves nothing behind (R2, R3)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+
+import httpx
+
+from .conftest import API_KEY
+from .test_cli import BIN, _config, _free_port, _wait_listening
+
+
+class Server:
+    def __init__(self, config, port):
+        self.config, self.port, self.proc = config, port, None
+        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": API_KEY})
+
+    async def start(self):
+        self.proc = subprocess.Popen([str(BIN), "--config", str(self.config), "serve"], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        await _wait_listening(self.port, self.proc)
+        for _ in range(100):
+            if (await self.http.get("/health")).json()["asterisk_connected"]:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the server did not connect to Asterisk")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    async def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        await self.http.aclose()
+
+    async def record(self, call_id):
+        return (await self.http.get(f"/v1/callbacks/{call_id}")).json()
+
+    async def until(self, call_id, predicate, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = await self.record(call_id)
+            if predicate(record):
+                return record
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{call_id}: {(await self.record(call_id))['status']} after {timeout} s")
+
+
+async def _server(asterisk, tmp_path):
+    port = _free_port()
+    server = Server(_config(asterisk, tmp_path, port), port)
+    await server.start()
+    return server
+
+
+async def _place(server, **body) -> str:
+    response = await server.http.post("/v1/callbacks", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+async def test_given_connected_call_when_app_killed_and_restarted_then_duration_still_enforced(asterisk, tmp_path):
+    server = await _server(asterisk, tmp_path)
+    try:
+        call_id = await _place(server, src=["1001"], dst="1002", call_duration=8)
+        await server.until(call_id, lambda r: r["status"] == "connected")
+        server.kill()
+        await asyncio.sleep(1.0)
+        await server.start()
+        record = await server.until(call_id, lambda r: r["finished"], timeout=20)
+        assert (record["status"], record["ended_by"]) == ("completed", "duration_limit")
+        assert abs(record["duration"] - 8.0) < 0.5, record["duration"]
+    finally:
+        await server.stop()
+
+
+async def test_given_dst_hangs_up_while_app_is_down_then_origin_hung_up_within_5_s_of_restart(asterisk, tmp_path):
+    server = await _server(asterisk, tmp_path)
+    try:
+        call_id = await _place(server, src=["1001"], dst="6003")
+        await server.until(call_id, lambda r: r["status"] == "connected")
+        server.kill()
+        await asyncio.sleep(5.0)   # 6003 hangs up 3 s after answering, while nobody listens
+        started = time.monotonic()
+        await server.start()
+        record = await server.until(call_id, lambda r: r["finished"], timeout=10)
+        assert time.monotonic() - started < 5.0 + 3.0   # including the server's own start
+        assert (record["status"], record["ended_by"]) == ("completed", "dst")
+        dst = [leg for leg in record["legs"] if leg["role"] == "dst"][0]
+        assert dst["ended_at"] is not None
+    finally:
+        await server.stop()
+
+
+async def test_given_ringing_origin_when_app_restarted_then_ring_limit_counts_from_the_start(asterisk, tmp_path):
+    server = await _server(asterisk, tmp_path)
+    try:
+        call_id = await _place(server, src=["2001"], dst="1001", wait_for_pickup=6)
+        created = time.monotonic()
+        await server.until(call_id, lambda r: any(e["kind"] == "ringing" for e in r["timeline"]))
+        server.kill()
+        await asyncio.sleep(1.0)
+        await server.start()
+        record = await server.until(call_id, lambda r: r["finished"], timeout=15)
+        assert (record["status"], record["status_detail"]) == ("failed", "src_no_answer")
+        assert time.monotonic() - created < 6.0 + 3.0
+    finally:
+        await server.stop()
