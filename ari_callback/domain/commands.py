@@ -78,6 +78,11 @@ class PlayToBridge:
 
 
 @dataclass(frozen=True)
+class StopPlayback:
+    playback_id: str
+
+
+@dataclass(frozen=True)
 class SetVariable:
     leg_id: str
     name: str
@@ -103,4 +108,4 @@ class CancelTimer:
 
 
 Command = (Originate | CreateLeg | Dial | Hangup | CreateBridge | AddToBridge | DestroyBridge
-           | PlayToLeg | PlayToBridge | SetVariable | SendDtmf | StartTimer | CancelTimer)
+           | PlayToLeg | PlayToBridge | StopPlayback | SetVariable | SendDtmf | StartTimer | CancelTimer)

@@ -249,7 +249,14 @@ class CallMachine(CallRecord):
 
     def _announce_done(self, event: object, leg: Leg | None, now: float) -> list[cmd.Command]:
         self.timers.pop(ANNOUNCE, None)
-        return [cmd.CancelTimer(ANNOUNCE), *self._call_destination(now)]
+        out: list[cmd.Command] = [cmd.CancelTimer(ANNOUNCE)]
+        if isinstance(event, ev.TimerFired) and self._announce_playback:
+            # A playback that never finishes (an endless tone, a stuck stream) is cut short.
+            out.append(cmd.StopPlayback(self._announce_playback))
+            self._note(now, "announce_timeout", self.winner, playback=self._announce_playback)
+        elif isinstance(event, ev.PlaybackDone) and not event.ok:
+            self._note(now, "announce_failed", self.winner, playback=event.playback_id)
+        return out + self._call_destination(now)
 
     def _call_destination(self, now: float) -> list[cmd.Command]:
         self.bridge_created = True

@@ -69,6 +69,8 @@ class Executor:
                 await self.ari.play_on_channel(c.leg_id, list(c.media), playback_id=c.playback_id)
             case cmd.PlayToBridge():
                 await self.ari.play_on_bridge(c.bridge_id, list(c.media), playback_id=c.playback_id)
+            case cmd.StopPlayback():
+                await self.ari.stop_playback(c.playback_id)
             case cmd.SetVariable():
                 await self.ari.set_variable(c.leg_id, c.name, c.value)
             case cmd.SendDtmf():
@@ -79,7 +81,7 @@ class Executor:
     def _refused(self, c: cmd.Command, exc: AriError) -> None:
         """What an Asterisk refusal means for the call (see the module docstring)."""
         gone = exc.status == 404
-        if isinstance(c, (cmd.Hangup, cmd.DestroyBridge)) and gone:
+        if isinstance(c, (cmd.Hangup, cmd.DestroyBridge, cmd.StopPlayback)) and gone:
             return
         if isinstance(c, (cmd.Originate, cmd.CreateLeg, cmd.CreateBridge)) and exc.status == 409:
             return

@@ -117,6 +117,8 @@ def make_settings(asterisk: BundledAsterisk, data_dir: Path) -> Settings:
     data["data_dir"] = str(data_dir)
     data["dialing"]["wait_for_pickup"] = 20
     data["clients"]["other"] = {"max_concurrent_calls": 2}
+    data["dialing"]["playback_timeout"] = 2.0
+    data["clients"]["default"]["sounds"].update({8: ["tone:ring"], 9: ["sound:no-such-file"]})
     return Settings(**data)
 
 

@@ -186,3 +186,21 @@ async def test_given_voice_shape_then_leg_a_first_and_each_leg_sees_the_others_n
     assert a["ring_caller_num"] == "1002"
     record = await finished(api, call_id)
     assert (leg(record, "src")["number"], leg(record, "dst")["number"]) == ("1001", "6002")
+
+
+async def test_given_announcement_file_missing_then_call_goes_on_at_once(api):
+    call_id = await place(api, src=["1001"], dst="6001", announce_sound_id=9)
+    record = await finished(api, call_id)
+    assert record["status"] == "completed"
+    assert "announce_failed" in kinds(record)
+    created = [e for e in record["timeline"] if e["kind"] == "leg_created" and e["leg"].endswith("-dst")][0]
+    assert created["offset"] < 1.0
+
+
+async def test_given_announcement_that_never_finishes_then_cut_after_playback_timeout(api):
+    call_id = await place(api, src=["1001"], dst="6001", announce_sound_id=8)   # tone:ring never ends
+    record = await finished(api, call_id)
+    assert record["status"] == "completed"
+    assert "announce_timeout" in kinds(record)
+    created = [e for e in record["timeline"] if e["kind"] == "leg_created" and e["leg"].endswith("-dst")][0]
+    assert 1.9 < created["offset"] < 3.0   # playback_timeout is 2 s in the test configuration
