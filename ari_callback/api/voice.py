@@ -1,7 +1,8 @@
 """The two-leg voice callback API (seed 001) as it is: ``POST /voice/call/callback``.
 
 ``leg_A`` is called first and ``leg_B`` once A is connected (the dialer mode: a client leg,
-then the agent); ``"first": "leg_B"`` reverses that. Each leg's ``from`` is the caller ID
+then the agent); ``"first": "leg_B"`` reverses that; ``"mode": "simultaneous"`` calls both at
+once and joins them when both have answered. Each leg's ``from`` is the caller ID
 that leg receives. The first leg is dialled directly (the routes of the configuration);
 the second goes through the dialplan (``dst-route``), so queues and IVRs apply to it.
 """
@@ -33,7 +34,10 @@ class VoiceCallback(BaseModel):
 
     leg_A: VoiceLeg
     leg_B: VoiceLeg
-    first: Literal["leg_A", "leg_B"] = Field("leg_A", description="which leg is called first")
+    first: Literal["leg_A", "leg_B"] = Field("leg_A", description="which leg is called first (sequential)")
+    mode: Literal["sequential", "simultaneous"] = Field(
+        "sequential", description="sequential: the second leg is called once the first is connected "
+                                  "(dialer mode); simultaneous: both are called at once, joined when both answered")
     wait_for_pickup: Annotated[StrictInt, Field(ge=1)] | None = None
     call_duration: Annotated[StrictInt, Field(ge=1)] | None = None
 
@@ -48,6 +52,7 @@ class VoiceCallbackCreated(BaseModel):
 def to_request(body: VoiceCallback) -> CallbackRequest:
     first, second = (body.leg_A, body.leg_B) if body.first == "leg_A" else (body.leg_B, body.leg_A)
     options = {"wait_for_pickup": body.wait_for_pickup, "call_duration": body.call_duration,
+               "simultaneous": body.mode == "simultaneous",
                "src_caller_id_number": first.from_, "src_caller_id_name": first.from_name,
                "caller_id_number": second.from_, "caller_id_name": second.from_name}
     return CallbackRequest(src=[first.to], dst=second.to, **{k: v for k, v in options.items() if v is not None})

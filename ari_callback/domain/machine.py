@@ -36,6 +36,13 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (CALLING_SRC, "src_lost"): CALLING_SRC,
     (CALLING_SRC, "all_src_failed"): ENDING,
     (CALLING_SRC, "src_ring_timeout"): ENDING,
+    # simultaneous mode (seed 001): the destination rings while the origins do
+    (CALLING_SRC, "src_answered_connect"): CONNECTED,
+    (CALLING_SRC, "dst_ready"): CALLING_SRC,
+    (CALLING_SRC, "dst_progress"): CALLING_SRC,
+    (CALLING_SRC, "dst_answered_early"): CALLING_SRC,
+    (CALLING_SRC, "dst_ring_timeout"): CALLING_SRC,
+    (CALLING_SRC, "dst_failed"): ENDING,
     (ANNOUNCING, "announce_done"): CALLING_DST,
     (CALLING_DST, "dst_ready"): CALLING_DST,
     (CALLING_DST, "dst_progress"): CALLING_DST,
@@ -117,7 +124,8 @@ class CallMachine(CallRecord):
                 return self._label_answer(leg)
             case ev.LegReady():
                 return self._label_ready(leg)
-            case ev.LegProgress() if leg.role == DST and self.state == CALLING_DST and not leg.answered:
+            case ev.LegProgress() if leg.role == DST and self.state in (CALLING_SRC, CALLING_DST) \
+                    and not leg.answered:
                 return "dst_progress"
             case ev.LegDialStatus(status=status) if status.upper() in FINAL_DIALSTATUS:
                 live = leg.role != SRC and not leg.leaving and self.state not in (NEW,)
@@ -137,8 +145,13 @@ class CallMachine(CallRecord):
             return "noted"
         if leg.role == SRC:
             if self.state == CALLING_SRC and self.winner is None:
+                if self.plan.simultaneous:
+                    dst = self.legs.get(self.b_party or "")
+                    return "src_answered_connect" if dst is not None and dst.answered else "src_answered"
                 return "src_answered_announce" if self.plan.announce_media else "src_answered"
             return "extra_answer"
+        if leg.role == DST and self.state == CALLING_SRC:
+            return "dst_answered_early"
         if leg.role == DST and self.state == CALLING_DST:
             return "dst_answered"
         if leg.role == XFER and self.state == TRANSFERRING and leg.id == self.pending:
@@ -148,7 +161,7 @@ class CallMachine(CallRecord):
     def _label_ready(self, leg: Leg) -> str:
         if leg.leaving:
             return "noted"
-        if leg.role == DST and self.state == CALLING_DST:
+        if leg.role == DST and self.state in (CALLING_SRC, CALLING_DST):
             return "dst_ready"
         if leg.role == XFER and self.state == TRANSFERRING:
             return "transfer_ready"
@@ -157,6 +170,8 @@ class CallMachine(CallRecord):
     def _label_leg_gone(self, leg: Leg) -> str:
         if self.state in (NEW, ENDING):
             return "noted"
+        if self.state == CALLING_SRC and leg.role == DST:
+            return "dst_failed"   # simultaneous mode: nobody to connect the origins to
         if self.state == CALLING_SRC:
             others = [l for l in self._legs(SRC) if l.id != leg.id and not l.gone]
             return "src_lost" if others else "all_src_failed"
@@ -173,6 +188,8 @@ class CallMachine(CallRecord):
     def _label_timer(self, event: ev.TimerFired) -> str:
         if self.timers.get(event.name) != event.token:
             return "noted"   # a timer restarted or cancelled after it fired
+        if event.name == DST_RING and self.state == CALLING_SRC:
+            return "dst_ring_timeout"
         wanted = {SRC_RING: (CALLING_SRC, "src_ring_timeout"), DST_RING: (CALLING_DST, "dst_ring_timeout"),
                   XFER_RING: (TRANSFERRING, "transfer_ring_timeout"), ANNOUNCE: (ANNOUNCING, "announce_done")}
         if event.name in wanted:
@@ -211,6 +228,8 @@ class CallMachine(CallRecord):
             out.append(cmd.Originate(leg.id, target.endpoint, target.caller_id.header(),
                                      timeout=self._safety_timeout(), formats=target.formats,
                                      variables=variables))
+        if self.plan.simultaneous:
+            out += self._call_destination(now)
         return out + [self._timer(SRC_RING, self.plan.wait_for_pickup)]
 
     def _resume(self, event: ev.Resume, leg: None, now: float) -> list[cmd.Command]:
@@ -241,6 +260,8 @@ class CallMachine(CallRecord):
         for other in self._legs(SRC):
             if other.id != leg.id and not other.leaving:
                 out.append(self._hangup(other, "answered_elsewhere", now))
+        if self.plan.simultaneous:   # the bridge and the ringing destination exist already
+            return out + [cmd.AddToBridge(self.bridge_id, leg.id)]
         if self.plan.announce_media:
             self._announce_playback = self._playback_id()
             out.append(cmd.PlayToLeg(leg.id, self.plan.announce_media, self._announce_playback))
@@ -265,7 +286,8 @@ class CallMachine(CallRecord):
         variables = dict(self._variables(DST))
         variables["CB_DST_CID_NUM"] = self.plan.dst_caller_id.number
         variables["CB_DST_CID_NAME"] = self.plan.dst_caller_id.name
-        return [cmd.CreateBridge(self.bridge_id), cmd.AddToBridge(self.bridge_id, self.winner or ""),
+        first = [cmd.AddToBridge(self.bridge_id, self.winner)] if self.winner else []
+        return [cmd.CreateBridge(self.bridge_id), *first,
                 cmd.CreateLeg(dst.id, self.plan.dst_endpoint, self.plan.dst_formats, variables)]
 
     def _leg_ready(self, event: ev.LegReady, leg: Leg, now: float) -> list[cmd.Command]:
@@ -281,6 +303,14 @@ class CallMachine(CallRecord):
         self.timers.pop(event.name, None)
         target = self.legs.get(self.pending or "")
         return [self._hangup(target, "no_answer", now)] if target and not target.leaving else []
+
+    def _dst_answered_early(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:
+        """Simultaneous mode: the destination answered first; it waits in the bridge."""
+        self.timers.pop(DST_RING, None)
+        return [cmd.CancelTimer(DST_RING)]
+
+    def _src_answered_connect(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:
+        return self._src_answered(event, leg, now) + self._dst_answered(event, self.legs[self.b_party], now)
 
     def _dst_answered(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:
         self.was_connected, self.connected_at, self.pending = True, now, None
@@ -393,5 +423,6 @@ class CallMachine(CallRecord):
         "party_hangup": _party_hangup, "party_hangup_transfer": _party_transfer,
         "public_transfer": _public_transfer, "dtmf": _dtmf, "transfer_answered": _transfer_answered,
         "transfer_failed": _transfer_failed, "duration_limit": _duration_limit, "cancel": _cancel,
-        "error": _error, "resume": _resume,
+        "error": _error, "resume": _resume, "dst_answered_early": _dst_answered_early,
+        "src_answered_connect": _src_answered_connect,
     }

@@ -123,6 +123,7 @@ class CallPlan:
     transfer_context: str = "transfer-targets"
     transfer_code: str = "##"
     playback_timeout: float = 60.0
+    simultaneous: bool = False   # seed 001: ring the destination at the same time as the origins
 
     def transfer_endpoint(self, number: str) -> str:
         return f"Local/{number}@{self.transfer_context}"
@@ -218,4 +219,5 @@ def make_plan(call_id: str, request: CallbackRequest, client: ClientPolicy,
         transfer_context=dialing.transfer_context,
         transfer_code=dialing.transfer_code,
         playback_timeout=dialing.playback_timeout,
+        simultaneous=request.simultaneous,
     )

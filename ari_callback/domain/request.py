@@ -79,6 +79,8 @@ class CallbackRequest(CallbackOptions):
     dst: Number
     client_id: StrictStr | None = None
     extension_id: StrictStr | None = None
+    simultaneous: StrictBool = Field(False, description="Ring the destination at the same time as the "
+                                     "origins (two-leg API); connect when both answered.")
 
     @field_validator("src")
     @classmethod

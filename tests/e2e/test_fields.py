@@ -204,3 +204,24 @@ async def test_given_announcement_that_never_finishes_then_cut_after_playback_ti
     assert "announce_timeout" in kinds(record)
     created = [e for e in record["timeline"] if e["kind"] == "leg_created" and e["leg"].endswith("-dst")][0]
     assert 1.9 < created["offset"] < 3.0   # playback_timeout is 2 s in the test configuration
+
+
+async def test_given_voice_shape_simultaneous_then_both_legs_ring_at_once_and_join(api):
+    response = await api.post("/voice/call/callback", json={"leg_A": {"to": "4002", "from": "1002"},
+                                                            "leg_B": {"to": "4001", "from": "1001"},
+                                                            "mode": "simultaneous", "call_duration": 3})
+    assert response.status_code == 200, response.text
+    record = await finished(api, response.json()["call_id"], timeout=20)
+    src, dst = leg(record, "src"), leg(record, "dst")
+    created = {e["leg"]: e["offset"] for e in record["timeline"] if e["kind"] == "leg_created"}
+    assert abs(created[src["id"]] - created[dst["id"]]) < 0.5   # both rung at once
+    assert dst["answered_at"] < src["answered_at"]              # B answered first, waited for A
+    assert (record["status"], record["ended_by"]) == ("completed", "duration_limit")
+
+
+async def test_given_voice_shape_simultaneous_when_one_leg_busy_then_the_other_is_hung_up(api):
+    response = await api.post("/voice/call/callback", json={"leg_A": {"to": "2001"}, "leg_B": {"to": "3001"},
+                                                            "mode": "simultaneous"})
+    record = await finished(api, response.json()["call_id"])
+    assert (record["status"], record["status_detail"]) == ("failed", "dst_busy")
+    assert leg(record, "src")["hangup_reason"] == "normal"
