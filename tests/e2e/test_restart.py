@@ -112,3 +112,22 @@ async def test_given_ringing_origin_when_app_restarted_then_ring_limit_counts_fr
         assert time.monotonic() - created < 6.0 + 3.0
     finally:
         await server.stop()
+
+
+async def test_given_app_dead_for_good_then_asterisk_still_ends_the_call_at_its_limit(asterisk, tmp_path, ari):
+    server = await _server(asterisk, tmp_path)
+    try:
+        call_id = await _place(server, src=["1001"], dst="1002", call_duration=3)
+        connected = await server.until(call_id, lambda r: r["status"] == "connected")
+        server.kill()
+        legs = {f"cb-{call_id}-src0", f"cb-{call_id}-dst"}
+        # TIMEOUT(absolute) = call_duration + 2 s on both legs: Asterisk alone hangs them up.
+        deadline = time.monotonic() + 8.0
+        while time.monotonic() < deadline and legs & {c.id for c in await ari.list_channels()}:
+            await asyncio.sleep(0.1)
+        assert not legs & {c.id for c in await ari.list_channels()}, "Asterisk kept the call up"
+        await server.start()   # the restarted app finishes the record: every leg is gone
+        record = await server.until(call_id, lambda r: r["finished"], timeout=10)
+        assert record["status"] == "completed" and connected["connected_at"]
+    finally:
+        await server.stop()
