@@ -13,7 +13,7 @@ import random
 import socket
 from dataclasses import dataclass
 
-from .helpers import finished, kinds, leg, place, wait_until
+from .helpers import finished, kinds, leg, place
 from .sipp import SipMessage, SippPhone
 
 Q850_NO_ANSWER = "Q.850;cause=19"
@@ -106,6 +106,8 @@ async def _src_refuses(api, scenario: str, detail: str, cause: int, sip_code: in
     assert (record["status"], record["status_detail"]) == ("failed", detail), describe(run)
     src = leg(record, "src")
     assert (src["cause"], src["sip_code"], src["answered_at"]) == (cause, sip_code, None), describe(run)
+    assert src["hangup_reason"] == "" and "hangup_requested" not in kinds(record), describe(run)  # the phone ended it
+    assert {"leg_created", "hangup", "ended"} <= set(kinds(record, src["id"])), describe(run)
     assert [l["role"] for l in record["legs"]] == ["src"], describe(run)
     assert run.exit_code == 0 and run.sent_codes()[-1] == sip_code, describe(run)
 
@@ -141,7 +143,8 @@ async def test_given_sip_origin_answers_when_it_hangs_up_while_connected_then_co
         describe(run)
     src, dst = leg(record, "src"), leg(record, "dst")
     assert src["answered_at"] and dst["answered_at"], describe(run)
-    assert src["outcome"] == "normal", describe(run)          # a BYE without Reason: cause 0, a normal end
+    # A BYE without Reason: Asterisk reports 16 (or 0, docs/test-phones.md); either is a normal end.
+    assert src["cause"] in (0, 16) and src["outcome"] == "normal", describe(run)
     assert dst["hangup_reason"] == "normal" and dst["cause"] == 16, describe(run)
     assert 1.0 < record["duration"] < 3.0, describe(run)
     assert run.exit_code == 0, describe(run)
@@ -235,7 +238,7 @@ async def test_given_ring_limit_2s_when_early_media_at_1_5s_and_answer_at_3s_the
     dst = leg(record, "dst")
     answered = offset_of(record, "answered", dst["id"]) - offset_of(record, "leg_created", dst["id"])
     assert 2.5 < answered < 4.0, describe(run)
-    assert record["ended_by"] == "duration_limit", describe(run)
+    assert record["ended_by"] == "duration_limit" and run.exit_code == 0, describe(run)
 
 
 async def test_given_ring_limit_2s_when_only_ringing_and_answer_at_3s_then_dst_no_answer(api):
@@ -245,11 +248,16 @@ async def test_given_ring_limit_2s_when_only_ringing_and_answer_at_3s_then_dst_n
     dst = leg(record, "dst")
     assert (dst["cause"], dst["hangup_reason"], dst["answered_at"]) == (19, "no_answer", None), describe(run)
     assert Q850_NO_ANSWER in run.reasons("CANCEL"), describe(run)
-    assert 200 not in run.sent_codes()[:2], describe(run)
+    # Never answered: no 200 for the INVITE. (Not sipp's exit code: uas_answer.xml's 100 ms ring loop
+    # aborts on a CANCEL that lands between two slices, with a 200 for the CANCEL and no 487.)
+    answers = [m.text for m in run.messages if m.direction == "sent" and m.text.startswith("SIP/2.0 200")
+               and "INVITE" in SippPhone.header(m.text, "CSeq")]
+    assert answers == [], describe(run)
 
 
 async def test_given_sip_destination_answers_when_it_hangs_up_then_completed_ended_by_dst(api):
-    run = await sip_call(api, "uas_answer_bye.xml", "dst", keys={"ring_ms": 200, "talk_ms": 1500})
+    run = await sip_call(api, "uas_answer_bye.xml", "dst", keys={"ring_ms": 200, "talk_ms": 1500},
+                         caller_id_name="Shop Line", caller_id_number="5550111")
     record = run.record
     assert (record["status"], record["status_detail"], record["ended_by"]) == ("completed", "answered", "dst"), \
         describe(run)
@@ -257,6 +265,11 @@ async def test_given_sip_destination_answers_when_it_hangs_up_then_completed_end
     assert dst["cause"] == 16 and src["hangup_reason"] == "normal", describe(run)
     assert 1.0 < record["duration"] < 3.0, describe(run)
     assert run.exit_code == 0, describe(run)
+    # Bridged with connected-line updates inhibited: no re-INVITE/UPDATE replaces the caller ID shown.
+    assert_identity(run.received("INVITE"), "Shop Line", "5550111")
+    offers = [m.first_line for m in run.messages
+              if m.direction == "received" and m.text.startswith(("INVITE ", "UPDATE "))]
+    assert len(offers) == 1, offers       # only the first INVITE
 
 
 # ----------------------------------------------------------------------------- destination caller ID
@@ -265,7 +278,9 @@ async def test_given_caller_id_when_sip_destination_dialled_then_from_and_pai_ca
     assert_identity(run.received("INVITE"), "Shop Line", "5550111")
 
 
-async def test_given_dst_ani_a_did_of_the_client_when_sip_destination_dialled_then_it_gets_the_did(api):
+async def test_given_dst_ani_when_sip_destination_dialled_then_it_gets_the_did_and_only_a_did(api):
     run = await sip_call(api, "uas_busy.xml", "dst", caller_id_name="Shop Line", caller_id_number="5550111",
                          dst_ani="5550199")
     assert_identity(run.received("INVITE"), "Shop Line", "5550199")
+    run = await sip_call(api, "uas_busy.xml", "dst", caller_id_number="5550111", dst_ani="5559999")
+    assert_identity(run.received("INVITE"), None, "5550111")      # not a DID: the normal number
