@@ -14,16 +14,17 @@ async def place(api: httpx.AsyncClient, **body) -> str:
     return response.json()["id"]
 
 
-async def view(api: httpx.AsyncClient, call_id: str) -> dict:
-    response = await api.get(f"/v1/callbacks/{call_id}")
+async def view(api: httpx.AsyncClient, call_id: str, headers: dict | None = None) -> dict:
+    response = await api.get(f"/v1/callbacks/{call_id}", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def wait_until(api: httpx.AsyncClient, call_id: str, predicate, timeout: float = 30.0) -> dict:
+async def wait_until(api: httpx.AsyncClient, call_id: str, predicate, timeout: float = 30.0,
+                     headers: dict | None = None) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        current = await view(api, call_id)
+        current = await view(api, call_id, headers)
         if predicate(current):
             return current
         if time.monotonic() > deadline:
@@ -32,8 +33,9 @@ async def wait_until(api: httpx.AsyncClient, call_id: str, predicate, timeout: f
         await asyncio.sleep(0.1)
 
 
-async def finished(api: httpx.AsyncClient, call_id: str, timeout: float = 40.0) -> dict:
-    return await wait_until(api, call_id, lambda v: v["finished"], timeout)
+async def finished(api: httpx.AsyncClient, call_id: str, timeout: float = 40.0,
+                   headers: dict | None = None) -> dict:
+    return await wait_until(api, call_id, lambda v: v["finished"], timeout, headers)
 
 
 def leg(record: dict, role: str, index: int = 0) -> dict:

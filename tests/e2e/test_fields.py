@@ -225,3 +225,19 @@ async def test_given_voice_shape_simultaneous_when_one_leg_busy_then_the_other_i
     record = await finished(api, response.json()["call_id"])
     assert (record["status"], record["status_detail"]) == ("failed", "dst_busy")
     assert leg(record, "src")["hangup_reason"] == "normal"
+
+
+async def test_given_rate_limit_50_on_a_client_of_2_calls_then_second_callback_refused(api):
+    other = {"X-API-Key": "other-client-key"}   # client "other": max_concurrent_calls 2
+    body = {"src": ["2001"], "dst": "1001", "callback_rate_limit": 50}
+    first = await api.post("/v1/callbacks", json=body, headers=other)
+    assert first.status_code == 201, first.text
+    second = await api.post("/v1/callbacks", json=body, headers=other)
+    assert (second.status_code, second.json()["error_id"]) == (429, "callback_rate_limit_exceeded")
+    without = await api.post("/v1/callbacks", json={"src": ["2002"], "dst": "1001"}, headers=other)
+    assert without.status_code == 201   # the whole limit (2) applies without the option
+    for created in (first, without):
+        call_id = created.json()["id"]
+        assert (await api.post(f"/v1/callbacks/{call_id}/cancel", headers=other)).status_code == 202
+        await finished(api, call_id, headers=other)
+
