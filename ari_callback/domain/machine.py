@@ -286,6 +286,9 @@ class CallMachine(CallRecord):
         variables = dict(self._variables(DST))
         variables["CB_DST_CID_NUM"] = self.plan.dst_caller_id.number
         variables["CB_DST_CID_NAME"] = self.plan.dst_caller_id.name
+        # A destination phone's own transfer key is Asterisk's business (it sits in dst-route's
+        # Dial bridge); the dialplan's pre-dial handler follows this (extensions.conf cb-dst-leg).
+        variables["__CB_PUBLIC_TRANSFER"] = "yes" if self._transfer_allowed("dst") else "no"
         first = [cmd.AddToBridge(self.bridge_id, self.winner)] if self.winner else []
         return [cmd.CreateBridge(self.bridge_id), *first,
                 cmd.CreateLeg(dst.id, self.plan.dst_endpoint, self.plan.dst_formats, variables)]

@@ -88,3 +88,33 @@ async def test_given_two_origins_answering_together_then_exactly_one_is_bridged(
         assert len(srcs) == 1, entered
         loser = [l for l in record["legs"] if l["role"] == "src" and l["id"] not in srcs][0]
         assert loser["hangup_reason"] == "answered_elsewhere" and loser["cause"] == 26
+
+
+def _notify_results(phone) -> list[str]:
+    """The sipfrag status lines of the transfer NOTIFYs Asterisk sent the phone."""
+    return [m.text.split("\n\n", 1)[-1].strip().splitlines()[0] for m in phone.message_list()
+            if m.direction == "received" and m.text.startswith("NOTIFY") and "\n\n" in m.text
+            and "SIP/2.0" in m.text.split("\n\n", 1)[-1]]
+
+
+async def test_given_destination_phone_refers_when_allowed_then_asterisk_transfers_it(api):
+    with SippPhone("uas_answer_refer.xml", ring_ms=200, talk_ms=1500, refer_to="6002") as phone:
+        call_id = await place(api, src=["1001"], dst=phone.number)
+        record = await finished(api, call_id, timeout=30)
+        await asyncio.to_thread(phone.wait, 15)
+        results = _notify_results(phone)
+    assert any(r.startswith("SIP/2.0 200") for r in results), results
+    # 6002 took the origin over inside the dialplan and hung up after 2 s: the call ends then.
+    assert (record["status"], record["ended_by"]) == ("completed", "dst")
+    assert record["duration"] > 3.0
+
+
+async def test_given_destination_phone_refers_when_public_transfer_off_and_external_then_nothing(api):
+    with SippPhone("uas_answer_refer.xml", ring_ms=200, talk_ms=1500, refer_to="6002") as phone:
+        call_id = await place(api, src=["1001"], dst=phone.number, allow_public_transfer=False)
+        record = await finished(api, call_id, timeout=30)
+        await asyncio.to_thread(phone.wait, 15)
+        results = _notify_results(phone)
+    assert not any(r.startswith("SIP/2.0 200") for r in results), results
+    assert (record["status"], record["ended_by"]) == ("completed", "dst")
+    assert record["duration"] < 3.0   # the phone's own BYE, 1 s after its REFER, ended it
