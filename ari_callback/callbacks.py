@@ -9,6 +9,7 @@ accepted is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 import uuid
@@ -18,6 +19,7 @@ from .config import Settings
 from .domain.plan import CallPlan, Extension, PlanError, make_plan
 from .domain.request import CallbackRequest
 from .engine.engine import Engine
+from .store import StoreUnavailable
 
 
 class ServiceError(Exception):
@@ -26,6 +28,21 @@ class ServiceError(Exception):
     def __init__(self, status: int, error_id: str, message: str, field: str | None = None):
         super().__init__(message)
         self.status, self.error_id, self.message, self.field = status, error_id, message, field
+
+
+@contextlib.asynccontextmanager
+async def _database_async():
+    with _database():
+        yield
+
+
+@contextlib.contextmanager
+def _database():
+    """The database being away is not the caller's fault, and changes nothing: 503."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise ServiceError(503, "store_unavailable", f"the database is unavailable: {exc}") from None
 
 
 class CallbackService:
@@ -48,7 +65,7 @@ class CallbackService:
         if not self.engine.ready():
             # Asterisk answers originates while our app is gone, then drops the callee: refuse.
             raise ServiceError(503, "asterisk_unavailable", "not connected to Asterisk; try again shortly")
-        async with self._admission:
+        async with self._admission, _database_async():
             await self._check_limits(client.client_id, client.max_concurrent_calls, request.callback_rate_limit)
             stored = request.model_copy(update={"client_id": client.client_id, "extension_id": extension_id})
             await self.store.insert(id=call_id, client_id=client.client_id, api=api, status="new",
@@ -92,7 +109,8 @@ class CallbackService:
                                f"client {client_id!r} already has {active} of {limit} calls")
 
     async def get(self, call_id: str, client_id: str):
-        view = await self.store.get(call_id, client_id=client_id)
+        with _database():
+            view = await self.store.get(call_id, client_id=client_id)
         if view is None:
             raise ServiceError(404, "callback_not_found", f"no callback {call_id!r}")
         return view
