@@ -24,8 +24,11 @@ class Server:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         await _wait_listening(self.port, self.proc)
         for _ in range(100):
-            if (await self.http.get("/health")).json()["asterisk_connected"]:
-                return
+            try:
+                if (await self.http.get("/health")).json()["asterisk_connected"]:
+                    return
+            except httpx.TransportError:
+                pass   # listening a moment before serving
             await asyncio.sleep(0.1)
         raise AssertionError("the server did not connect to Asterisk")
 
@@ -131,3 +134,28 @@ async def test_given_app_dead_for_good_then_asterisk_still_ends_the_call_at_its_
         assert record["status"] == "completed" and connected["connected_at"]
     finally:
         await server.stop()
+
+
+async def test_given_20_connected_calls_when_sigterm_then_exit_0_within_10_s_and_nothing_left(asterisk, tmp_path, ari):
+    server = await _server(asterisk, tmp_path)
+    try:
+        ids = [await _place(server, src=[f"1{i:03d}"], dst=f"1{i + 100:03d}") for i in range(20)]
+        for call_id in ids:
+            await server.until(call_id, lambda r: r["status"] == "connected", timeout=30)
+        assert len([b for b in await ari.list_bridges() if b.id.startswith("cb-")]) == 20
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(server.proc.wait, 15)
+        elapsed = time.monotonic() - started
+    finally:
+        await server.stop()
+    assert code == 0 and elapsed < 10.0, (code, elapsed)
+    assert [b.id for b in await ari.list_bridges()] == []
+    again = Server(server.config, server.port)   # the records say how each call ended
+    await again.start()
+    try:
+        for call_id in ids:
+            record = await again.until(call_id, lambda r: r["finished"], timeout=10)
+            assert (record["status"], record["ended_by"]) == ("cancelled", "cancel")
+    finally:
+        await again.stop()
