@@ -232,27 +232,6 @@ class CallMachine(CallRecord):
             out += self._call_destination(now)
         return out + [self._timer(SRC_RING, self.plan.wait_for_pickup)]
 
-    def _resume(self, event: ev.Resume, leg: None, now: float) -> list[cmd.Command]:
-        """Re-arm what was running when the app stopped, with the time that is left."""
-        def left(total: float, since: float | None) -> float:
-            return max(0.05, total - (now - since)) if since is not None else total
-        wait = self.plan.wait_for_pickup
-        if self.state == CALLING_SRC:
-            started = min((l.created_at for l in self._legs(SRC) if l.created_at), default=now)
-            return [self._timer(SRC_RING, left(wait, started))]
-        if self.state == ANNOUNCING:
-            return [self._timer(ANNOUNCE, 0.5)]   # its PlaybackFinished may have been missed
-        if self.state == ENDING:
-            return [cmd.Hangup(l.id, l.hangup_reason or "normal") for l in self.legs.values() if not l.destroyed]
-        out: list[cmd.Command] = []
-        pending = self.legs.get(self.pending or "")
-        if pending is not None and not pending.answered:
-            name = DST_RING if pending.role == DST else XFER_RING
-            out.append(self._timer(name, left(wait, pending.progress_at or pending.created_at)))
-        if self.was_connected:
-            out.append(self._timer(DURATION, left(self.plan.call_duration, self.connected_at)))
-        return out
-
     def _src_answered(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:
         self.winner = self.a_party = leg.id
         out: list[cmd.Command] = [cmd.CancelTimer(SRC_RING)]
@@ -426,6 +405,6 @@ class CallMachine(CallRecord):
         "party_hangup": _party_hangup, "party_hangup_transfer": _party_transfer,
         "public_transfer": _public_transfer, "dtmf": _dtmf, "transfer_answered": _transfer_answered,
         "transfer_failed": _transfer_failed, "duration_limit": _duration_limit, "cancel": _cancel,
-        "error": _error, "resume": _resume, "dst_answered_early": _dst_answered_early,
+        "error": _error, "resume": CallRecord._resume, "dst_answered_early": _dst_answered_early,
         "src_answered_connect": _src_answered_connect,
     }

@@ -8,9 +8,10 @@ from __future__ import annotations
 from . import causes
 from . import commands as cmd
 from . import events as ev
-from .legs import SRC, XFER, Leg, TimelineEntry
+from .legs import DST, SRC, XFER, Leg, TimelineEntry
 from .plan import CallPlan
-from .states import ENDING, FAILED, NEW, TERMINAL
+from .states import (ANNOUNCE, ANNOUNCING, CALLING_SRC, DST_RING, DURATION, ENDING, FAILED, NEW, SRC_RING,
+                     TERMINAL, XFER_RING)
 from .transfer import DigitCollector
 
 BACKSTOP_MARGIN = 2   # seconds between our call_duration timer and Asterisk's TIMEOUT(absolute)
@@ -171,6 +172,28 @@ class CallRecord:
         variables = {**self._variables(XFER), "CB_DST_CID_NUM": self.plan.dst_caller_id.number,
                      "CB_DST_CID_NAME": self.plan.dst_caller_id.name}
         return [cmd.CreateLeg(leg.id, self.plan.transfer_endpoint(number), self.plan.dst_formats, variables)]
+
+    # ------------------------------------------------------------------------- restart
+    def _resume(self, event: ev.Resume, leg: None, now: float) -> list[cmd.Command]:
+        """Re-arm what was running when the app stopped, with the time that is left."""
+        def left(total: float, since: float | None) -> float:
+            return max(0.05, total - (now - since)) if since is not None else total
+        wait = self.plan.wait_for_pickup
+        if self.state == CALLING_SRC:
+            started = min((l.created_at for l in self._legs(SRC) if l.created_at), default=now)
+            return [self._timer(SRC_RING, left(wait, started))]
+        if self.state == ANNOUNCING:
+            return [self._timer(ANNOUNCE, 0.5)]   # its PlaybackFinished may have been missed
+        if self.state == ENDING:
+            return [cmd.Hangup(l.id, l.hangup_reason or "normal") for l in self.legs.values() if not l.destroyed]
+        out: list[cmd.Command] = []
+        pending = self.legs.get(self.pending or "")
+        if pending is not None and not pending.answered:
+            name = DST_RING if pending.role == DST else XFER_RING
+            out.append(self._timer(name, left(wait, pending.progress_at or pending.created_at)))
+        if self.was_connected:
+            out.append(self._timer(DURATION, left(self.plan.call_duration, self.connected_at)))
+        return out
 
     # --------------------------------------------------------------------------- ending
     def _end(self, status: str, detail: str, now: float, reason: str = "normal",
