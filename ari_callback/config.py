@@ -38,7 +38,7 @@ class AriSettings(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+(:\d+)?/?$", value):
+        if not re.fullmatch(r"https?://[^/\s]+(:\d+)?/?", value):
             raise ValueError("must look like http://host:port")
         return value.rstrip("/")
 
@@ -116,7 +116,7 @@ class ClientSettings(_Strict):
         for sound_id, media in value.items():
             for uri in media:
                 # An unknown scheme makes Asterisk start a playback that never finishes.
-                if not re.match(r"^(sound|recording|tone|digits|number|characters):\S+$|^https?://\S+$", uri):
+                if not re.fullmatch(r"(sound|recording|tone|digits|number|characters):\S+|https?://\S+", uri):
                     raise ValueError(f"sound {sound_id}: {uri!r} is not a media URI Asterisk plays")
         return value
 

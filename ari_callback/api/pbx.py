@@ -43,7 +43,7 @@ def _variable(variables: dict[str, str], name: str, where: str) -> str:
 
 
 def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
-    if isinstance(value, str) and (match := BODY_VARIABLE.match(value)):
+    if isinstance(value, str) and (match := BODY_VARIABLE.fullmatch(value)):
         return _variable(variables, match[1], where)
     if isinstance(value, list):
         return [_substitute(v, variables, where) for v in value]
@@ -72,7 +72,7 @@ async def extension_callback(extension_id: str, request: Request,
     name and number. Body fields: see the PbxCallback schema."""
     settings = request.app.state.service.settings
     variables = settings.clients[client].variables if client in settings.clients else {}
-    if match := URL_VARIABLE.match(extension_id):
+    if match := URL_VARIABLE.fullmatch(extension_id):
         extension_id = _variable(variables, match[1], "extension_id")
     parsed = _parse({k: _substitute(v, variables, k) for k, v in body.items()})
     options = parsed.model_dump(exclude={"src_num", "dst_num"}, exclude_unset=True)

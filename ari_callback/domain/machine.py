@@ -208,7 +208,7 @@ class CallMachine(CallRecord):
         if isinstance(event, ev.DtmfReceived):
             complete = self.digits.would_complete(leg.id, event.digit)
             return "public_transfer" if complete and self._transfer_allowed(self.digits.pending()) else "dtmf"
-        wanted = NUMBER_RE.match(event.number) is not None
+        wanted = NUMBER_RE.fullmatch(event.number) is not None   # match() would let "6002\n" in
         return "public_transfer" if wanted and self._transfer_allowed(event.number) else "noted"
 
     # ------------------------------------------------------------------------ actions

@@ -64,10 +64,10 @@ class CallbackOptions(BaseModel):
         if len(value) > MAX_VARIABLES:
             raise ValueError(f"at most {MAX_VARIABLES} variables")
         for name, val in value.items():
-            if not VARIABLE_NAME_RE.match(name) or name.upper().startswith("CB_"):
+            if not VARIABLE_NAME_RE.fullmatch(name) or name.upper().startswith("CB_"):
                 raise ValueError(f"variable name {name!r} must match {VARIABLE_NAME_RE.pattern} "
                                  "and not start with CB_ (reserved)")
-            if len(val) > MAX_VARIABLE_VALUE or any(ord(ch) < 32 for ch in val):
+            if len(val) > MAX_VARIABLE_VALUE or any(ord(ch) < 32 or ord(ch) == 127 for ch in val):
                 raise ValueError(f"variable {name!r}: at most {MAX_VARIABLE_VALUE} printable characters")
         return value
 
