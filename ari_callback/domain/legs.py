@@ -19,6 +19,7 @@ class Leg:
     ringing_at: float | None = None
     progress_at: float | None = None
     answered_at: float | None = None
+    dialled_at: float | None = None             # created legs: when we dialled them
     hangup_requested_at: float | None = None   # we asked Asterisk to hang it up
     hangup_at: float | None = None             # Asterisk said it is hanging up
     ended_at: float | None = None

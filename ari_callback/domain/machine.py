@@ -19,7 +19,7 @@ from . import commands as cmd
 from . import events as ev
 from .legs import DST, SRC, XFER, Leg
 from .plan import CallPlan
-from .record import CallRecord
+from .record import FINAL_DIALSTATUS, CallRecord
 from .request import NUMBER_RE
 
 from .states import (ACTIVE, ANNOUNCE, ANNOUNCING, CALLING_DST, CALLING_SRC, CANCELLED, COMPLETED,
@@ -77,7 +77,6 @@ for _state in (*ACTIVE, ENDING):
 TRANSITIONS[(ENDING, "extra_answer")] = ENDING
 TRANSITIONS[(ENDING, "leg_dial_failed")] = ENDING
 
-FINAL_DIALSTATUS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER"})
 
 
 class IllegalTransition(Exception):
@@ -159,8 +158,8 @@ class CallMachine(CallRecord):
         return "noted"
 
     def _label_ready(self, leg: Leg) -> str:
-        if leg.leaving:
-            return "noted"
+        if leg.leaving or leg.dialled_at is not None:
+            return "noted"   # a repeated StasisStart must not bridge and dial twice
         if leg.role == DST and self.state in (CALLING_SRC, CALLING_DST):
             return "dst_ready"
         if leg.role == XFER and self.state == TRANSFERRING:
@@ -175,10 +174,10 @@ class CallMachine(CallRecord):
         if self.state == CALLING_SRC:
             others = [l for l in self._legs(SRC) if l.id != leg.id and not l.gone]
             return "src_lost" if others else "all_src_failed"
+        if self.state == TRANSFERRING and leg.id == self.pending:
+            return "transfer_failed"   # the leg being rung: not the party that asked to transfer
         if leg.id not in (self.a_party, self.b_party):
-            if leg.role == XFER and self.state == TRANSFERRING:
-                return "transfer_failed"
-            return "noted"   # a losing origin, or a leg already replaced
+            return "noted"   # a losing origin, or a party already replaced by a transfer
         if self.state == CALLING_DST and leg.id == self.b_party:
             return "dst_failed_transfer" if self._transfer_target(leg.id) else "dst_failed"
         if self.state == CONNECTED and self._transfer_target(leg.id):
@@ -275,6 +274,7 @@ class CallMachine(CallRecord):
     def _leg_ready(self, event: ev.LegReady, leg: Leg, now: float) -> list[cmd.Command]:
         # Bridged before it is dialled, so the origin hears ringback and early media.
         name = DST_RING if leg.role == DST else XFER_RING
+        leg.dialled_at = now
         return [cmd.AddToBridge(self.bridge_id, leg.id), cmd.Dial(leg.id, timeout=self._safety_timeout()),
                 self._timer(name, self.plan.wait_for_pickup)]
 
@@ -311,7 +311,7 @@ class CallMachine(CallRecord):
 
     def _leg_dial_failed(self, event: ev.LegDialStatus, leg: Leg, now: float) -> list[cmd.Command]:
         # Asterisk leaves a created channel up after BUSY/CONGESTION: we hang it up ourselves.
-        reason = {"BUSY": "busy", "CONGESTION": "congestion"}.get(event.status.upper(), "no_answer")
+        reason = {"BUSY": "busy", "CONGESTION": "congestion", "NOANSWER": "no_answer"}.get(event.status.upper(), "normal")
         return [self._hangup(leg, reason, now)]
 
     def _src_lost(self, event: object, leg: Leg, now: float) -> list[cmd.Command]:
@@ -368,11 +368,17 @@ class CallMachine(CallRecord):
         return []
 
     def _transfer_answered(self, event: ev.LegAnswered, leg: Leg, now: float) -> list[cmd.Command]:
-        self.was_connected, self.pending = True, None
-        self.connected_at = self.connected_at or now
+        self.pending = None
         self.timers.pop(XFER_RING, None)
+        out: list[cmd.Command] = [cmd.CancelTimer(XFER_RING)]
+        if not self.was_connected:
+            # The destination never answered: this is the call's first conversation, so its
+            # limits start now, on both parties (as they would have on the destination's answer).
+            self.was_connected, self.connected_at = True, now
+            out += self._absolute_timeouts(now, (self.a_party, self.b_party))
+            return out + [self._timer(DURATION, self.plan.call_duration)]
         remaining = max(1, int(self.plan.call_duration - self._connected_for(now)))
-        return [cmd.CancelTimer(XFER_RING), *self._absolute_timeouts(now, (leg.id,), seconds=remaining)]
+        return out + self._absolute_timeouts(now, (leg.id,), seconds=remaining)
 
     def _transfer_failed(self, event: object, leg: Leg, now: float) -> list[cmd.Command]:
         self._note(now, "transfer_failed", leg.id)

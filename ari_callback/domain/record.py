@@ -14,6 +14,7 @@ from .states import (ANNOUNCE, ANNOUNCING, CALLING_SRC, DST_RING, DURATION, ENDI
                      TERMINAL, XFER_RING)
 from .transfer import DigitCollector
 
+FINAL_DIALSTATUS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER"})
 BACKSTOP_MARGIN = 2   # seconds between our call_duration timer and Asterisk's TIMEOUT(absolute)
 
 # Hang-up reasons we give Asterisk that already say how a leg ended.
@@ -168,6 +169,7 @@ class CallRecord:
         else:
             self.b_party = leg.id
         self.pending = leg.id
+        self.digits.reset()   # a half-keyed code belongs to the conversation that just changed
         self._note(now, "transfer", leg.id, number=number, replacing=replacing)
         variables = {**self._variables(XFER), "CB_DST_CID_NUM": self.plan.dst_caller_id.number,
                      "CB_DST_CID_NAME": self.plan.dst_caller_id.name}
@@ -207,7 +209,14 @@ class CallRecord:
         return out + [self._hangup(leg, reason, now) for leg in self.legs.values() if not leg.leaving]
 
     def _leg_kind(self, leg: Leg) -> str:
-        return _REASON_KIND.get(leg.hangup_reason) or causes.classify(leg.cause, leg.dialstatus, leg.answered)
+        """How a leg ended, most specific first: the reason we hung it up with (our timers, a
+        BUSY we acted on), a specific Q.850 cause (603 gives 21 with a mere Dial NOANSWER),
+        a final Dial status (Local channels report cause 0 for busy, CHANUNAVAIL has none)."""
+        if leg.hangup_reason in _REASON_KIND:
+            return _REASON_KIND[leg.hangup_reason]
+        if leg.cause not in (None, 0, causes.NORMAL_CLEARING) or leg.dialstatus.upper() not in FINAL_DIALSTATUS:
+            return causes.classify(leg.cause, leg.dialstatus, leg.answered)
+        return causes.classify(None, leg.dialstatus)
 
     def _blamed_kind(self) -> str:
         if self._blame == SRC:
