@@ -146,7 +146,8 @@ class CallMachine(CallRecord):
             if self.state == CALLING_SRC and self.winner is None:
                 if self.plan.simultaneous:
                     dst = self.legs.get(self.b_party or "")
-                    return "src_answered_connect" if dst is not None and dst.answered else "src_answered"
+                    up = dst is not None and dst.answered and not dst.leaving
+                    return "src_answered_connect" if up else "src_answered"
                 return "src_answered_announce" if self.plan.announce_media else "src_answered"
             return "extra_answer"
         if leg.role == DST and self.state == CALLING_SRC:

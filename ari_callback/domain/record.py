@@ -215,8 +215,14 @@ class CallRecord:
         if leg.hangup_reason in _REASON_KIND:
             return _REASON_KIND[leg.hangup_reason]
         if leg.cause not in (None, 0, causes.NORMAL_CLEARING) or leg.dialstatus.upper() not in FINAL_DIALSTATUS:
-            return causes.classify(leg.cause, leg.dialstatus, leg.answered)
-        return causes.classify(None, leg.dialstatus)
+            kind = causes.classify(leg.cause, leg.dialstatus, leg.answered)
+        else:
+            kind = causes.classify(None, leg.dialstatus)
+        if not leg.answered and kind in (causes.NORMAL, causes.ELSEWHERE):
+            # Cleared before anyone picked up (a dialplan Hangup(), a fork answered elsewhere
+            # on the far side): for this call, nobody answered.
+            return causes.UNANSWERED
+        return kind
 
     def _blamed_kind(self) -> str:
         if self._blame == SRC:

@@ -1056,6 +1056,44 @@ def test_given_simultaneous_when_destination_fails_while_origins_ring_then_all_h
     assert (call.state, call.m.status_detail) == ("failed", "dst_busy")
 
 
+def test_given_simultaneous_destination_answered_early_but_being_hung_up_when_origin_answers_then_not_connected_to_it():
+    # A stray final Dial status after the answer makes us hang the waiting destination up;
+    # an origin answering just then must not be connected to a leg on its way out.
+    call = started(simultaneous=True)
+    call(ev.LegReady(DST))
+    call(ev.LegAnswered(DST))
+    assert hangups(call(ev.LegDialStatus(DST, "BUSY"))) == [(DST, "busy")]
+    out = call(ev.LegAnswered(SRC0))
+    assert call.state != "connected"
+    assert DST not in [c.leg_id for c in of(cmd.SetVariable, out)]
+    call.destroy(DST, 0)
+    call.destroy(SRC0)
+    assert (call.state, call.m.status_detail) == ("failed", "dst_busy")
+
+
+# =========================================================================== outcome names
+DOCUMENTED_KINDS = {"busy", "no_answer", "rejected", "congestion", "invalid_number", "unavailable", "unknown"}
+
+
+@pytest.mark.parametrize("cause", [None, 0, 1, 16, 17, 18, 19, 21, 26, 27, 31, 34, 38, 127, 99])
+def test_given_destination_ends_unanswered_with_any_cause_then_outcome_is_a_documented_dst_kind(cause):
+    # docs/decisions.md: `<side>_<kind>`, kind one of busy, no_answer, rejected, congestion,
+    # invalid_number, unavailable, unknown.
+    call = calling_dst()
+    call.destroy(DST, cause)
+    call.destroy(SRC0)
+    side, _, kind = call.m.status_detail.partition("_")
+    assert (call.state, side) == ("failed", "dst") and kind in DOCUMENTED_KINDS, call.m.status_detail
+
+
+@pytest.mark.parametrize("cause", [None, 0, 1, 16, 17, 18, 19, 21, 26, 27, 31, 34, 38, 127, 99])
+def test_given_only_origin_ends_unanswered_with_any_cause_then_outcome_is_a_documented_src_kind(cause):
+    call = started()
+    call.destroy(SRC0, cause)
+    side, _, kind = call.m.status_detail.partition("_")
+    assert (call.state, side) == ("failed", "src") and kind in DOCUMENTED_KINDS, call.m.status_detail
+
+
 # ================================================================================= resume
 def test_given_restored_while_origins_ring_when_resumed_then_src_ring_timer_rearmed_with_time_left():
     call = started()
