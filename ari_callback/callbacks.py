@@ -2,24 +2,25 @@
 
 Every API shape turns its body into one ``CallbackRequest`` and calls ``create``; so one
 validation, one set of limits and one record apply whichever door a request came through.
-A callback is stored before it is dialled and before the caller gets its id: nothing
-accepted is lost.
+Creating a callback only stores it, with the plan resolved now: the dispatcher claims it and
+starts its first attempt (at once, when it is due now). Nothing accepted is lost.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import math
 import time
 import uuid
-from typing import Callable
+from typing import Callable, Iterator
 
 from .config import Settings
-from .domain.plan import CallPlan, Extension, PlanError, make_plan
+from .domain.admission import allowance, refusal_message
+from .domain.plan import Extension, PlanError, make_plan
 from .domain.request import CallbackRequest
+from .domain.snapshot import plan_to_dict
+from .engine.dispatcher import Dispatcher
 from .engine.engine import Engine
-from .store import StoreUnavailable
+from .store import Admission, CallbackView, LimitReached, NewCallback, StoreUnavailable
 
 
 class ServiceError(Exception):
@@ -30,14 +31,8 @@ class ServiceError(Exception):
         self.status, self.error_id, self.message, self.field = status, error_id, message, field
 
 
-@contextlib.asynccontextmanager
-async def _database_async():
-    with _database():
-        yield
-
-
 @contextlib.contextmanager
-def _database():
+def _database() -> Iterator[None]:
     """The database being away is not the caller's fault, and changes nothing: 503."""
     try:
         yield
@@ -46,10 +41,11 @@ def _database():
 
 
 class CallbackService:
-    def __init__(self, settings: Settings, store, engine: Engine, clock: Callable[[], float] = time.time):
-        self.settings, self.store, self.engine, self.clock = settings, store, engine, clock
+    def __init__(self, settings: Settings, store, engine: Engine, dispatcher: Dispatcher,
+                 clock: Callable[[], float] = time.time):
+        self.settings, self.store, self.engine, self.dispatcher = settings, store, engine, dispatcher
+        self.clock = clock
         self.dialing = settings.dialing_policy()
-        self._admission = asyncio.Lock()   # limits are checked and taken in one step
 
     async def create(self, request: CallbackRequest, *, client_id: str, api: str,
                      extension_id: str | None = None) -> str:
@@ -57,31 +53,30 @@ class CallbackService:
         if client is None:
             raise ServiceError(403, "unknown_client", f"client {client_id!r} is not configured")
         extension = self._extension(client, extension_id)
-        call_id = str(uuid.uuid4())
+        callback_id = str(uuid.uuid4())
         try:
-            plan = make_plan(call_id, request, client, self.dialing, extension)
+            plan = make_plan(callback_id, request, client, self.dialing, extension)
         except PlanError as exc:
             raise ServiceError(exc.status, exc.error_id, exc.message, exc.field) from None
         if not self.engine.ready():
-            # Asterisk answers originates while our app is gone, then drops the callee: refuse.
+            # Asterisk answers originates while our app is gone, then drops the callee: refuse
+            # rather than queue a click-to-call that could ring minutes late.
             raise ServiceError(503, "asterisk_unavailable", "not connected to Asterisk; try again shortly")
-        async with self._admission, _database_async():
-            await self._check_limits(client.client_id, client.max_concurrent_calls, request.callback_rate_limit)
-            stored = request.model_copy(update={"client_id": client.client_id, "extension_id": extension_id})
-            await self.store.insert(id=call_id, client_id=client.client_id, api=api, status="new",
-                                    request=stored.model_dump(mode="json", exclude_none=True),
-                                    created_at=self.clock())
-            self.engine.launch(plan)
-        return call_id
-
-    def replan(self, stored) -> CallPlan:
-        """The plan of a stored callback (recovery after a restart): same request, same id."""
-        request = CallbackRequest.model_validate(stored.request)
-        client = self.settings.client_policy(stored.client_id)
-        if client is None:
-            raise ServiceError(403, "unknown_client", f"client {stored.client_id!r} is no longer configured")
-        extension = self._extension(client, request.extension_id)
-        return make_plan(stored.id, request, client, self.dialing, extension)
+        stored = request.model_copy(update={"client_id": client.client_id, "extension_id": extension_id})
+        now = self.clock()
+        new = NewCallback(id=callback_id, client_id=client.client_id, api=api,
+                          request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
+                          created_at=now, due_at=now, asterisk=self.settings.clients[client_id].asterisk)
+        limits = allowance(client.max_concurrent_calls, request.callback_rate_limit)
+        with _database():
+            try:
+                await self.store.create(new, Admission(limits.allowed))
+            except LimitReached as exc:
+                field = "callback_rate_limit" if request.callback_rate_limit is not None else None
+                raise ServiceError(429, limits.refusal, refusal_message(limits, client_id, exc.active),
+                                   field) from None
+        self.dispatcher.poke()
+        return callback_id
 
     def _extension(self, client, extension_id: str | None) -> Extension | None:
         if extension_id is None:
@@ -94,31 +89,22 @@ class CallbackService:
                                f"extension {extension_id!r} is of type {extension.type!r}, not phone", "extension_id")
         return extension
 
-    async def _check_limits(self, client_id: str, limit: int, rate: int | None) -> None:
-        """Seed 002: callbacks may use (100 - callback_rate_limit) % of the client's
-        concurrent-call limit; the higher the rate, the likelier a refusal, 100 always."""
-        active = await self.store.count_active(client_id)
-        if rate is not None:
-            allowed = math.floor(limit * (100 - rate) / 100)
-            if active >= allowed:
-                raise ServiceError(429, "callback_rate_limit_exceeded",
-                                   f"{active} active calls; callback_rate_limit {rate}% allows {allowed} "
-                                   f"of the client's {limit}", "callback_rate_limit")
-        if active >= limit:
-            raise ServiceError(429, "concurrent_call_limit_exceeded",
-                               f"client {client_id!r} already has {active} of {limit} calls")
-
-    async def get(self, call_id: str, client_id: str):
+    async def get(self, callback_id: str, client_id: str) -> CallbackView:
         with _database():
-            view = await self.store.get(call_id, client_id=client_id)
+            view = await self.store.get(callback_id, client_id=client_id)
         if view is None:
-            raise ServiceError(404, "callback_not_found", f"no callback {call_id!r}")
+            raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
         return view
 
-    async def cancel(self, call_id: str, client_id: str):
-        view = await self.get(call_id, client_id)
+    async def cancel(self, callback_id: str, client_id: str) -> CallbackView:
+        """Cancel from any instance: marked in the store, acted on by the owner (at once when
+        that is this instance, else within ``instance.cancel_poll_interval``)."""
+        with _database():
+            view = await self.store.request_cancel(callback_id, client_id, self.clock())
+        if view is None:
+            raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
         if view.finished:
-            raise ServiceError(409, "callback_finished", f"callback {call_id!r} has already ended ({view.status})")
-        if not self.engine.cancel(call_id):
-            raise ServiceError(409, "callback_not_running", f"callback {call_id!r} is not running on this instance")
+            raise ServiceError(409, "callback_finished",
+                               f"callback {callback_id!r} has already ended ({view.status})")
+        self.engine.cancel(callback_id)
         return view

@@ -8,6 +8,7 @@ setting off. Nested keys are reached from the environment with ``__``:
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,22 @@ class AriSettings(_Strict):
 class HttpSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+
+
+NAME = r"^[A-Za-z0-9_.:@-]{1,64}$"
+
+
+class InstanceSettings(_Strict):
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:@-]{1,128}$",
+                           description="this instance's id; default <hostname>-<ari.app>")
+    asterisk: str = Field("default", pattern=NAME, description=(
+        "name of the Asterisk this instance serves; a client pinned to another is not dialled here"))
+    lease_seconds: float = Field(15.0, ge=2, le=600, description=(
+        "how long a dead instance's calls wait before another instance takes them over"))
+    claim_batch: int = Field(50, ge=1, le=1000, description="callbacks claimed per statement")
+    poll_interval: float = Field(1.0, gt=0, le=60, description="how often due work is looked for")
+    cancel_poll_interval: float = Field(0.25, gt=0, le=1, description=(
+        "how often cancel requests made on other instances are looked for"))
 
 
 class ApiKey(_Strict):
@@ -103,6 +120,8 @@ class ExtensionSettings(_Strict):
 
 class ClientSettings(_Strict):
     max_concurrent_calls: int = Field(10, ge=1)
+    asterisk: str | None = Field(None, pattern=NAME, description=(
+        "pin: only instances serving this Asterisk (instance.asterisk) dial the client's callbacks"))
     caller_id: CallerIdSettings = CallerIdSettings()
     external_numbers: list[str] = Field(default_factory=list, description="the client's DIDs")
     sounds: dict[int, list[str]] = Field(default_factory=dict, description="sound id -> media URIs")
@@ -126,6 +145,7 @@ class Settings(BaseSettings):
                                       extra="forbid")
 
     ari: AriSettings = AriSettings()
+    instance: InstanceSettings = InstanceSettings()
     http: HttpSettings = HttpSettings()
     api_keys: list[ApiKey] = Field(default_factory=list)
     api_key: SecretStr | None = Field(None, description="shorthand: one key for the default client")
@@ -144,6 +164,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'ari-callback.db').resolve()}"
+
+    @property
+    def instance_id(self) -> str:
+        return self.instance.id or f"{socket.gethostname()}-{self.ari.app}"
 
     def keys(self) -> dict[str, str]:
         """API key -> client id."""

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 import uvicorn
 
@@ -21,6 +21,7 @@ from .ari.errors import AriStreamError
 from .ari.stream import EventStream
 from .callbacks import CallbackService
 from .config import Settings
+from .engine.dispatcher import DispatchSettings, Dispatcher
 from .engine.engine import Engine
 from .store.callbacks import CallbackStore
 
@@ -31,27 +32,33 @@ SHUTDOWN_GRACE = 8.0
 class Runtime:
     """The running parts, for the API's lifespan and for tests."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, on_fatal: Callable[[BaseException], None] = lambda exc: None):
         self.settings = settings
         self.fatal: BaseException | None = None
-        self.on_fatal = lambda exc: None
+        self.on_fatal = on_fatal
 
     async def start(self) -> CallbackService:
         s = self.settings
+        password = s.ari.password.get_secret_value()
         self.store = await CallbackStore.open(s.db_url)
-        self.ari = AriClient(s.ari.url, s.ari.username, s.ari.password.get_secret_value(),
+        self.ari = AriClient(s.ari.url, s.ari.username, password,
                              timeout=s.ari.timeout, max_connections=s.ari.max_connections)
         self.engine = Engine(self.ari, self.store, s.ari.app)
-        self.stream = EventStream(s.ari.url, s.ari.username, s.ari.password.get_secret_value(), s.ari.app)
+        i = s.instance
+        self.dispatcher = Dispatcher(self.store, self.engine, DispatchSettings(
+            instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,
+            claim_batch=i.claim_batch, poll_interval=i.poll_interval,
+            cancel_poll_interval=i.cancel_poll_interval))
+        self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app)
         self.engine.attach(self.stream.connected)
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
-        self.service = CallbackService(s, self.store, self.engine)
-        self.engine.planner = self.service.replan   # calls left unfinished by a previous run
+        self.dispatcher.start()
+        self.service = CallbackService(s, self.store, self.engine, self.dispatcher)
         return self.service
 
     async def _listen(self) -> None:
         try:
-            await self.stream.run(self.engine.handle, on_connect=self.engine.on_connect)
+            await self.stream.run(self.engine.handle, on_connect=self.dispatcher.on_connect)
         except AriStreamError as exc:
             log.error("ARI event stream stopped for good: %s", exc)
             self.fatal = exc
@@ -64,6 +71,7 @@ class Runtime:
             self.engine.connected.clear()
 
     async def stop(self) -> None:
+        await self.dispatcher.stop()
         await self.engine.shutdown(SHUTDOWN_GRACE)
         await self.stream.stop()
         self.stream_task.cancel()
@@ -74,10 +82,10 @@ class Runtime:
 
 
 @asynccontextmanager
-async def runtime(settings: Settings) -> AsyncIterator[CallbackService]:
-    rt = Runtime(settings)
+async def runtime(settings: Settings,
+                  on_fatal: Callable[[BaseException], None] = lambda exc: None) -> AsyncIterator[CallbackService]:
+    rt = Runtime(settings, on_fatal)
     service = await rt.start()
-    service.runtime = rt
     try:
         yield service
     finally:
@@ -107,13 +115,7 @@ async def serve(settings: Settings) -> int:
         failed.append(exc)
         server.should_exit = True
 
-    @asynccontextmanager
-    async def watched(s: Settings) -> AsyncIterator[CallbackService]:
-        async with runtime(s) as service:
-            service.runtime.on_fatal = stop_on_fatal
-            yield service
-
-    app = create_app(settings, watched)
+    app = create_app(settings, lambda s: runtime(s, stop_on_fatal))
     server = _Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port,
                                     log_level=settings.log_level.lower(), lifespan="on", access_log=False))
     await server.serve()

@@ -39,7 +39,7 @@ async def create_callback(body: CallbackRequest, request: Request, response: Res
                                                      extension_id=body.extension_id)
     url = f"/v1/callbacks/{call_id}"
     response.headers["Location"] = url
-    return CallbackCreated(id=call_id, call_id=call_id, status="new", status_url=url)
+    return CallbackCreated(id=call_id, call_id=call_id, status="queued", status_url=url)
 
 
 @router.get("/callbacks/{callback_id}", response_model=CallbackView, responses=responses(401, 404))

@@ -44,28 +44,45 @@ class TimelineView(BaseModel):
     detail: dict = {}
 
 
+class AttemptView(BaseModel):
+    id: str
+    number: int
+    instance: str
+    state: str
+    status_detail: str
+    ended_by: str
+    created_at: str
+    connected_at: str | None = None
+    ended_at: str | None = None
+    legs: list[LegView]
+    timeline: list[TimelineView]
+
+
 class CallbackView(BaseModel):
     id: str
     call_id: str
     client_id: str
     api: str
     status: str
+    state: str
     status_detail: str
     ended_by: str
     finished: bool
     created_at: str
+    due_at: str
     connected_at: str | None = None
     ended_at: str | None = None
     duration: float | None = None
     request: dict
     legs: list[LegView]
     timeline: list[TimelineView]
+    attempts: list[AttemptView]
 
 
 def leg_view(row: dict) -> LegView:
     times = {name: iso(row.get(name)) for name in LEG_TIMES}
-    outcome = ""
-    if row.get("ended_at") is not None:
+    outcome = row.get("outcome") or ""
+    if not outcome and row.get("ended_at") is not None:
         outcome = causes.classify(row.get("cause"), row.get("dialstatus"), row.get("answered_at") is not None)
     return LegView(id=row["id"], role=row["role"], number=row["number"], index=row.get("idx", 0), **times,
                    cause=row.get("cause"), cause_txt=row.get("cause_txt") or "", sip_code=row.get("tech_cause"),
@@ -73,14 +90,31 @@ def leg_view(row: dict) -> LegView:
                    outcome=outcome)
 
 
+def attempt_view(attempt, since: float) -> AttemptView:
+    timeline = [TimelineView(at=iso(e["at"]), offset=round(e["at"] - since, 3), kind=e["kind"],
+                             leg=e.get("leg_id"), detail=e.get("detail") or {}) for e in attempt.timeline]
+    return AttemptView(id=attempt.id, number=attempt.seq, instance=attempt.instance, state=attempt.state,
+                       status_detail=attempt.status_detail, ended_by=attempt.ended_by,
+                       created_at=iso(attempt.created_at), connected_at=iso(attempt.connected_at),
+                       ended_at=iso(attempt.ended_at), legs=[leg_view(leg) for leg in attempt.legs],
+                       timeline=timeline)
+
+
 def callback_view(view) -> CallbackView:
+    """The callback, its latest attempt's legs and timeline at the top (what a click-to-call
+    client reads), and every attempt below."""
+    attempts = [attempt_view(a, view.created_at) for a in view.attempt_list]
+    latest = attempts[-1] if attempts else None
+    live = None if view.finished else view.latest   # the attempt being dialled, if any
+    connected = live.connected_at if live else view.connected_at
     duration = None
-    if view.connected_at is not None and view.ended_at is not None:
-        duration = round(view.ended_at - view.connected_at, 3)
-    timeline = [TimelineView(at=iso(e["at"]), offset=round(e["at"] - view.created_at, 3), kind=e["kind"],
-                             leg=e.get("leg_id"), detail=e.get("detail") or {}) for e in view.timeline]
+    if connected is not None and view.ended_at is not None:
+        duration = round(view.ended_at - connected, 3)
     return CallbackView(id=view.id, call_id=view.id, client_id=view.client_id, api=view.api, status=view.status,
-                        status_detail=view.status_detail or "", ended_by=view.ended_by or "",
-                        finished=view.finished, created_at=iso(view.created_at),
-                        connected_at=iso(view.connected_at), ended_at=iso(view.ended_at), duration=duration,
-                        request=view.request or {}, legs=[leg_view(leg) for leg in view.legs], timeline=timeline)
+                        state=live.state if live else view.status,
+                        status_detail=(live.status_detail if live else view.status_detail) or "",
+                        ended_by=(live.ended_by if live else view.ended_by) or "",
+                        finished=view.finished, created_at=iso(view.created_at), due_at=iso(view.due_at),
+                        connected_at=iso(connected), ended_at=iso(view.ended_at), duration=duration,
+                        request=view.request or {}, legs=latest.legs if latest else [],
+                        timeline=latest.timeline if latest else [], attempts=attempts)

@@ -1,9 +1,14 @@
-"""One task per call, with its own FIFO queue: events of a call are handled one at a time,
+"""One task per attempt, with its own FIFO queue: events of a call are handled one at a time,
 in the order Asterisk sent them, and a slow ARI request holds up only its own call.
 
 The queue exists before the first channel is created (events cannot arrive for a call we
 do not know yet) and the task lives until every leg is destroyed: ChannelDestroyed comes
-after StasisEnd, and those late events still belong to this call."""
+after StasisEnd, and those late events still belong to this call.
+
+Every step is saved under the callback's lease. When the store refuses a write because another
+instance has taken the callback over (``LeaseLost``), this task stops at once and leaves the
+channels alone: they are the new owner's now.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +21,14 @@ from ..domain import commands as cmd
 from ..domain import events as ev
 from ..domain.legs import Leg
 from ..domain.machine import CallMachine, IllegalTransition
+from ..store import Lease, LeaseLost, Progress
 from .executor import Executor
 from .timers import CallTimers
 
 log = logging.getLogger("ari_callback.engine")
 TEARDOWN_SECONDS = 10.0
+# The last step of a call decides the callback's outcome: worth waiting for the database.
+FINAL_SAVE_TRIES, FINAL_SAVE_PAUSE_S = 20, 0.5
 
 
 def leg_row(leg: Leg) -> dict[str, object]:
@@ -28,19 +36,23 @@ def leg_row(leg: Leg) -> dict[str, object]:
             "created_at": leg.created_at, "ringing_at": leg.ringing_at, "progress_at": leg.progress_at,
             "answered_at": leg.answered_at, "hangup_at": leg.hangup_at, "ended_at": leg.ended_at,
             "cause": leg.cause, "cause_txt": leg.cause_txt, "tech_cause": leg.tech_cause,
-            "dialstatus": leg.dialstatus, "hangup_reason": leg.hangup_reason}
+            "dialstatus": leg.dialstatus, "hangup_reason": leg.hangup_reason, "outcome": leg.outcome}
 
 
 class CallRunner:
-    def __init__(self, machine: CallMachine, ari: AriClient, app: str, store, clock: Callable[[], float]):
-        self.machine = machine
-        self.call_id = machine.plan.call_id
+    def __init__(self, machine: CallMachine, ari: AriClient, app: str, store, clock: Callable[[], float],
+                 lease: Lease):
+        self.machine, self.lease = machine, lease
+        self.call_id = machine.plan.call_id   # the attempt's id: its channel and bridge ids carry it
         self.queue: asyncio.Queue[ev.CallEvent] = asyncio.Queue()
         self.timers = CallTimers(self.queue.put_nowait)
         self.executor = Executor(ari, app, self.call_id, self.timers, self.queue.put_nowait)
         self.store, self.clock = store, clock
         self.done = asyncio.Event()
+        self.lost = False            # another instance holds the callback now
+        self.cancel_posted = False
         self._saved_entries = 0
+        self._saved_state = machine.state
 
     def adopt(self) -> None:
         """A recovered call: its live legs exist on Asterisk already (reconciliation checks them),
@@ -51,22 +63,35 @@ class CallRunner:
     def post(self, event: ev.CallEvent) -> None:
         self.queue.put_nowait(event)
 
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.cancel_posted = True
+        self.post(ev.Cancel(reason))
+
+    def abandon(self) -> None:
+        """Stop without touching Asterisk: the callback has a new owner."""
+        self.lost = True
+        self.post(ev.Cancel("lease_lost"))
+
     async def run(self, first: ev.CallEvent) -> None:
         try:
             await self._step(first)
-            while not self.machine.finished:
+            while not self.machine.finished and not self.lost:
                 await self._step(await self.queue.get())
+            if self.machine.finished and not self.lost:
+                await self._save_final()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("call %s: the call task failed; tearing the call down", self.call_id)
         finally:
             self.timers.cancel_all()
-            if not self.machine.finished:
+            if not self.machine.finished and not self.lost:
                 await asyncio.shield(self._teardown())
             self.done.set()
 
     async def _step(self, event: ev.CallEvent) -> None:
+        if self.lost:
+            return
         try:
             commands = self.machine.handle(event, self.clock())
         except IllegalTransition as exc:
@@ -74,24 +99,43 @@ class CallRunner:
             return
         log.debug("call %s: %s -> %s %s", self.call_id, event, self.machine.state, commands)
         await self.persist()
-        await self.executor.run(commands)
+        if not self.lost:
+            await self.executor.run(commands)
 
-    async def persist(self) -> None:
-        """Write the call's state, its legs and the new timeline entries (one transaction)."""
+    async def persist(self) -> bool:
+        """Write the attempt's state, its legs and the new timeline entries (one transaction).
+        False if it could not be written."""
         m = self.machine
         entries = m.timeline[self._saved_entries:]
-        rows = [{"seq": self._saved_entries + i, "at": e.at, "kind": e.kind, "leg_id": e.leg_id,
-                 "detail": e.detail} for i, e in enumerate(entries)]
+        rows = tuple({"seq": self._saved_entries + i, "at": e.at, "kind": e.kind, "leg_id": e.leg_id,
+                      "detail": e.detail} for i, e in enumerate(entries))
+        progress = Progress(state=m.state, status_detail=m.status_detail, ended_by=m.ended_by,
+                            winner_leg=m.winner, connected_at=m.connected_at, ended_at=m.ended_at,
+                            at=self.clock(), legs=tuple(leg_row(leg) for leg in m.legs.values()),
+                            timeline=rows, previous_state=self._saved_state, final=m.finished)
         try:
-            await self.store.save_progress(
-                self.call_id, status=m.state, status_detail=m.status_detail, ended_by=m.ended_by,
-                winner_leg=m.winner, connected_at=m.connected_at, ended_at=m.ended_at,
-                updated_at=self.clock(), legs=[leg_row(leg) for leg in m.legs.values()], timeline=rows)
+            await self.store.save_attempt(self.lease, progress)
+        except LeaseLost as exc:
+            log.warning("call %s: %s; leaving the call to its new owner", self.call_id, exc)
+            self.lost = True
+            return False
         except Exception:
             # The call goes on even if the database is away; the next save carries it all.
             log.exception("call %s: could not save progress", self.call_id)
-            return
+            return False
         self._saved_entries += len(rows)
+        self._saved_state = m.state
+        return True
+
+    async def _save_final(self) -> None:
+        """The outcome must reach the store, or the callback would look busy for ever."""
+        for _ in range(FINAL_SAVE_TRIES):
+            if self._saved_state == self.machine.state or self.lost:
+                return
+            if await self.persist():
+                return
+            await asyncio.sleep(FINAL_SAVE_PAUSE_S)
+        log.error("call %s: its outcome %s could not be saved", self.call_id, self.machine.state)
 
     async def _teardown(self) -> None:
         """Best effort when the task dies or is cancelled: no channel or bridge left behind."""

@@ -1,25 +1,24 @@
-"""The engine: starts calls, routes Asterisk's events to them, reconciles after (re)connects.
+"""The engine: runs attempts, routes Asterisk's events to them, reconciles after (re)connects.
 
 Asterisk keeps channels in Stasis while our websocket is down but drops the events meanwhile
 and never replays them. So after every (re)connect we compare what we believe with what
-Asterisk has: legs that vanished are fed to their calls as destroyed, and channels or
-bridges of ours that no call owns are removed.
+Asterisk has: legs that vanished are fed to their calls as destroyed, and channels or bridges
+*of our own Stasis app* that no attempt owns are removed. Another instance's channels and
+bridges live in its own app and are never touched here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..ari import models as ari_models
 from ..ari.client import AriClient
 from ..domain import events as ev
 from ..domain.machine import CallMachine
-from ..domain.plan import CallPlan
-from ..domain.restore import restore
+from ..store import Lease
 from . import executor as asterisk
 from .call import CallRunner
 from .translate import leg_of, translate
@@ -28,12 +27,10 @@ log = logging.getLogger("ari_callback.engine")
 
 
 class Engine:
-    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time,
-                 planner: Callable[[object], CallPlan] | None = None):
+    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time):
         self.ari, self.store, self.app, self.clock = ari, store, app, clock
-        self.planner = planner   # stored callback -> its plan, for recovery after a restart
-        self._recovered = False
-        self.runners: dict[str, CallRunner] = {}
+        self.runners: dict[str, CallRunner] = {}       # by attempt id (what channel ids carry)
+        self.by_callback: dict[str, CallRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()   # set once reconciled after a (re)connect
         self._link: asyncio.Event | None = None
@@ -50,48 +47,54 @@ class Engine:
     def active_calls(self) -> int:
         return len(self.runners)
 
-    def launch(self, plan: CallPlan) -> CallRunner:
-        """Register the call's queue, then start its task (which originates the legs)."""
-        return self._run(CallMachine(plan), ev.Start())
+    def start(self, machine: CallMachine, lease: Lease) -> CallRunner:
+        """Register the attempt's queue, then start its task (which originates the legs)."""
+        return self._run(machine, lease, ev.Start())
 
-    def _run(self, machine: CallMachine, first: ev.CallEvent) -> CallRunner:
-        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock)
-        call_id = machine.plan.call_id
-        self.runners[call_id] = runner
-        task = asyncio.create_task(runner.run(first), name=f"call-{call_id}")
-        self._tasks.add(task)
-        task.add_done_callback(lambda t, cid=call_id: self._finished(cid, t))
+    async def adopt(self, machine: CallMachine, lease: Lease) -> CallRunner:
+        """Take back a call that was running (on this instance before a restart, or on one that
+        died): subscribe to its channels and bridge, so their events reach us whichever app they
+        are in, re-arm its timers with the time left, and feed it what it missed."""
+        runner = self._run(machine, lease, ev.Resume())
+        runner.adopt()
+        await asterisk.subscribe(self.ari, self.app, sorted(runner.executor.created),
+                                 machine.bridge_id if machine.bridge_created else None)
+        await self.catch_up([runner])
+        log.info("call %s adopted in state %s", machine.plan.call_id, machine.state)
         return runner
 
-    async def recover(self) -> None:
-        """After a restart: take back every unfinished call the store has. Reconciliation,
-        which follows, feeds each one what happened on Asterisk while we were away."""
-        for stored in await self.store.list_unfinished():
-            if stored.id in self.runners:
-                continue
-            try:
-                row = {f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)}
-                machine = restore(self.planner(stored), row, stored.legs, stored.timeline)
-            except Exception as exc:
-                log.error("call %s cannot be recovered (%s); its channels are removed as orphans", stored.id, exc)
-                await self.store.save_progress(stored.id, status="failed", status_detail="unrecoverable",
-                                               ended_by="", winner_leg=stored.winner_leg, connected_at=stored.connected_at,
-                                               ended_at=self.clock(), updated_at=self.clock(), legs=[], timeline=[])
-                continue
-            runner = self._run(machine, ev.Resume())
-            runner.adopt()
-            log.info("call %s recovered in state %s", stored.id, machine.state)
+    def _run(self, machine: CallMachine, lease: Lease, first: ev.CallEvent) -> CallRunner:
+        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease)
+        call_id = machine.plan.call_id
+        self.runners[call_id] = runner
+        self.by_callback[lease.callback_id] = runner
+        task = asyncio.create_task(runner.run(first), name=f"call-{call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t, r=runner: self._finished(r, t))
+        return runner
 
-    def _finished(self, call_id: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, runner: CallRunner, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self.runners.pop(call_id, None)
+        self.runners.pop(runner.call_id, None)
+        if self.by_callback.get(runner.lease.callback_id) is runner:
+            del self.by_callback[runner.lease.callback_id]
 
-    def cancel(self, call_id: str, reason: str = "cancelled") -> bool:
-        runner = self.runners.get(call_id)
+    def cancel(self, callback_id: str, reason: str = "cancelled") -> bool:
+        """Cancel the callback's running attempt, once; False if none runs here."""
+        runner = self.by_callback.get(callback_id)
         if runner is None:
             return False
-        runner.post(ev.Cancel(reason))
+        if not runner.cancel_posted:
+            runner.cancel(reason)
         return True
+
+    def abandon(self, callback_ids: Iterable[str]) -> None:
+        """These callbacks have another owner now: stop their attempts without a hang-up."""
+        for callback_id in callback_ids:
+            runner = self.by_callback.get(callback_id)
+            if runner is not None:
+                log.warning("callback %s is held by another instance now; letting go", callback_id)
+                runner.abandon()
 
     async def handle(self, event: ari_models.Event) -> None:
         """Called by the event stream for each event, in order; never blocks on a call."""
@@ -100,24 +103,21 @@ class Engine:
             if runner is not None:
                 runner.post(call_event)
 
-    async def on_connect(self) -> None:
-        """Reconcile first: new calls are taken only once we know what Asterisk has."""
-        self.connected.clear()
-        try:
-            if not self._recovered and self.planner is not None:
-                await self.recover()
-                self._recovered = True
-            await self.reconcile()
-        except Exception:
-            log.exception("reconciliation after connect failed; it runs again on the next connect")
-        self.connected.set()
-
-    def on_disconnect(self) -> None:
-        self.connected.clear()
-
     async def reconcile(self) -> None:
+        """After a (re)connect: catch every call up, then remove what our app has that no call
+        owns."""
+        state = await self.catch_up(list(self.runners.values()))
+        orphans = [cid for cid in state.app_channel_ids
+                   if (leg := leg_of(cid)) is not None and leg[0] not in self.runners]
+        bridges = [bid for bid in state.app_bridge_ids if bid.startswith("cb-") and bid[3:] not in self.runners]
+        if orphans or bridges:
+            log.warning("removing %d orphan channels and %d orphan bridges", len(orphans), len(bridges))
+        await asterisk.remove(self.ari, orphans, bridges)
+
+    async def catch_up(self, runners: list[CallRunner]) -> asterisk.AsteriskState:
+        """Feed each call what happened on Asterisk while nobody listened."""
         # Only legs Asterisk had accepted before we look can be missing from what we see.
-        candidates = {(runner, leg_id) for runner in self.runners.values() for leg_id in runner.executor.created}
+        candidates = [(runner, leg_id) for runner in runners for leg_id in runner.executor.created]
         state = await asterisk.snapshot(self.ari, self.app)
         for runner, leg_id in candidates:
             leg = runner.machine.legs.get(leg_id)
@@ -125,21 +125,19 @@ class Engine:
                 continue
             if leg_id not in state.channel_ids:
                 runner.post(ev.LegDestroyed(leg_id, None, "gone while we were disconnected"))
-            elif not leg.answered and leg_id in state.up and (leg.role != "src" or leg_id in state.app_channel_ids):
-                # An origin counts as answered once it is in our app (as StasisStart says).
+            elif not leg.answered and leg_id in state.up and (leg.role != "src" or leg_id in state.stasis):
+                # An origin counts as answered once it is in Stasis (as StasisStart says).
                 runner.post(ev.LegAnswered(leg_id))
-        orphans = [cid for cid in state.app_channel_ids
-                   if (leg := leg_of(cid)) is not None and leg[0] not in self.runners]
-        bridges = [bid for bid in state.bridge_ids
-                   if bid.startswith("cb-") and bid[3:] not in self.runners]
-        if orphans or bridges:
-            log.warning("removing %d orphan channels and %d orphan bridges", len(orphans), len(bridges))
-        await asterisk.remove(self.ari, orphans, bridges)
+        return state
+
+    async def clear(self, channel_ids: list[str], bridge_id: str) -> None:
+        """Hang up and destroy what an attempt that cannot run left on Asterisk."""
+        await asterisk.remove(self.ari, channel_ids, [bridge_id])
 
     async def shutdown(self, grace: float = 8.0) -> None:
         """End every call (hang up, destroy bridges) within ``grace`` seconds, then stop."""
-        for call_id in list(self.runners):
-            self.cancel(call_id, reason="shutdown")
+        for callback_id in list(self.by_callback):
+            self.cancel(callback_id, reason="shutdown")
         if self._tasks:
             done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:

@@ -108,17 +108,31 @@ class Executor:
 class AsteriskState:
     channel_ids: frozenset[str]       # every channel Asterisk has
     app_channel_ids: frozenset[str]   # the channels in our Stasis app
-    bridge_ids: frozenset[str]        # every bridge
+    app_bridge_ids: frozenset[str]    # the bridges our app created or is subscribed to
     up: frozenset[str] = frozenset()  # channels in state Up (answered)
+    stasis: frozenset[str] = frozenset()   # channels in any Stasis app (ours or an adopted one's)
 
 
 async def snapshot(ari: AriClient, app: str) -> AsteriskState:
     """What Asterisk has now, for reconciliation."""
     channels = await ari.list_channels()
-    bridges = await ari.list_bridges()
     application = await ari.get_application(app)
     return AsteriskState(frozenset(c.id for c in channels), frozenset(application.get("channel_ids", [])),
-                         frozenset(b.id for b in bridges), frozenset(c.id for c in channels if c.state == "Up"))
+                         frozenset(application.get("bridge_ids", [])),
+                         frozenset(c.id for c in channels if c.state == "Up"),
+                         frozenset(c.id for c in channels if c.dialplan.app_name == "Stasis"))
+
+
+async def subscribe(ari: AriClient, app: str, channel_ids: list[str], bridge_id: str | None) -> None:
+    """Have the events of an adopted call's channels and bridge sent to our app. One that is gone
+    already is fine: reconciliation finds it missing."""
+    sources = [f"channel:{cid}" for cid in channel_ids] + ([f"bridge:{bridge_id}"] if bridge_id else [])
+    for source in sources:
+        try:
+            await ari.request("POST", f"/applications/{app}/subscription", params={"eventSource": source})
+        except AriError as exc:
+            if exc.status not in (404, 422):
+                log.warning("could not subscribe %s to %s: %s", app, source, exc)
 
 
 async def remove(ari: AriClient, channel_ids: list[str], bridge_ids: list[str]) -> None:

@@ -1,8 +1,11 @@
 """Persistence: SQLAlchemy Core over SQLite (aiosqlite) or PostgreSQL (asyncpg), Alembic
 migrations applied at every start."""
 
-from .callbacks import CallbackStore, CallbackView
-from .db import DuplicateCallback, StoreError, StoreUnavailable, migrate, open_engine
+from .callbacks import CallbackStore
+from .db import (DuplicateCallback, LeaseLost, LimitReached, StoreError, StoreUnavailable, migrate,
+                 open_engine)
+from .records import Admission, AttemptView, CallbackView, Claim, Lease, NewCallback, Progress
 
-__all__ = ["CallbackStore", "CallbackView", "DuplicateCallback", "StoreError", "StoreUnavailable",
-           "migrate", "open_engine"]
+__all__ = ["Admission", "AttemptView", "CallbackStore", "CallbackView", "Claim", "DuplicateCallback",
+           "Lease", "LeaseLost", "LimitReached", "NewCallback", "Progress", "StoreError",
+           "StoreUnavailable", "migrate", "open_engine"]

@@ -39,6 +39,18 @@ class DuplicateCallback(StoreError):
     """A callback with this id exists already."""
 
 
+class LimitReached(StoreError):
+    """The client has as many unfinished callbacks as it may: nothing was stored."""
+
+    def __init__(self, client_id: str, active: int):
+        super().__init__(f"client {client_id!r} has {active} unfinished callbacks")
+        self.client_id, self.active = client_id, active
+
+
+class LeaseLost(StoreError):
+    """Another instance holds the callback now (or it finished): this write was refused."""
+
+
 class StoreUnavailable(StoreError):
     """The database cannot be reached or cannot answer now; worth retrying later (HTTP 503)."""
 

@@ -1,18 +1,21 @@
 """The schema, as SQLAlchemy Core tables on one ``MetaData``.
 
+A *callback* is the durable request (what was asked, the plan resolved when it was accepted,
+when it is due, who is dialling it under which lease); an *attempt* is one run of the call
+machine for it, with its own id, legs and timeline. The *outbox* holds one row per status
+change, written in the transaction of the change, for webhooks and the live event stream.
+
 Times are epoch seconds in double precision: exact to the microsecond for centuries, the same
 on SQLite and PostgreSQL, and free of time-zone conversions; the API renders them.
-Status strings are the call machine's state names, stored as they are.
 
 A change here needs a new migration in ``migrations/versions`` (the test suite compares the
-migrated database with these tables). Later tables (jobs with leases, idempotency keys,
-webhooks) go on this same ``metadata``.
+migrated database with these tables).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, Column, Double, ForeignKey, Index, Integer, MetaData, String, Table,
-                        text)
+from sqlalchemy import (JSON, BigInteger, Column, Double, ForeignKey, Index, Integer, MetaData,
+                        String, Table, text)
 
 # Deterministic constraint names: Alembic's batch mode on SQLite recreates tables and can only
 # drop or alter a constraint it can name.
@@ -26,12 +29,16 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-# The call machine's terminal states (domain.states.TERMINAL; the store does not import the
-# domain, a test keeps the two equal).
+# A callback's statuses (domain.callback keeps the same names; a test keeps the two equal).
+WAITING = ("queued", "scheduled")
+DIALLING = "dialling"
 FINISHED = ("completed", "failed", "cancelled")
 
 CALL_ID = String(64)
 LEG_ID = String(96)
+INSTANCE_ID = String(128)
+# SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
+EVENT_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 def _time(name: str, nullable: bool = True) -> Column:
@@ -52,20 +59,55 @@ callbacks = Table(
     _text("status_detail", 64),
     _text("ended_by", 32),
     Column("request", JSON, nullable=False),
-    Column("response", JSON, nullable=True),
+    # The plan as resolved when the callback was accepted (domain.snapshot.plan_to_dict):
+    # every attempt, recovered ones included, runs this, never one rebuilt from today's config.
+    Column("plan", JSON, nullable=True),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+    _time("due_at", nullable=False),
+    _time("connected_at"),
+    _time("ended_at"),
+    # Only an instance serving this Asterisk may dial it (NULL: any).
+    Column("asterisk", String(64), nullable=True),
+    # The dispatcher's lease: who dials it, until when, and the fencing token that the owner's
+    # writes must carry (a claim increments it, so a stale owner cannot write past it).
+    Column("owner", INSTANCE_ID, nullable=True, index=True),
+    # The Asterisk the current attempt's channels are on: only an instance serving it can adopt
+    # them when the owner dies.
+    Column("running_on", String(64), nullable=True),
+    _time("lease_until"),
+    Column("fence", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    _time("cancel_requested_at"),
+)
+# Listing a client's newest callbacks is the common read after a lookup by id.
+Index(None, callbacks.c.client_id, callbacks.c.created_at)
+# What the dispatcher asks for: waiting callbacks in due order.
+Index(None, callbacks.c.status, callbacks.c.due_at)
+
+attempts = Table(
+    "attempts", metadata,
+    Column("id", CALL_ID, primary_key=True),
+    Column("callback_id", CALL_ID, ForeignKey("callbacks.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("instance", INSTANCE_ID, nullable=False),
+    Column("state", String(24), nullable=False),
+    _text("status_detail", 64),
+    _text("ended_by", 32),
     Column("winner_leg", LEG_ID, nullable=True),
     _time("created_at", nullable=False),
     _time("updated_at", nullable=False),
     _time("connected_at"),
     _time("ended_at"),
 )
-# Listing a client's newest callbacks is the common read after a lookup by id.
-Index(None, callbacks.c.client_id, callbacks.c.created_at)
 
 legs = Table(
     "legs", metadata,
     Column("id", LEG_ID, primary_key=True),
     Column("callback_id", CALL_ID, ForeignKey("callbacks.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("attempt_id", CALL_ID, ForeignKey("attempts.id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("role", String(8), nullable=False),
     Column("number", String(64), nullable=False),
@@ -81,18 +123,45 @@ legs = Table(
     Column("tech_cause", Integer, nullable=True),
     _text("dialstatus", 24),
     _text("hangup_reason", 32),
+    # How the leg ended, decided once by the machine (busy, no_answer, normal, ...).
+    _text("outcome", 24),
 )
 
 timeline = Table(
     "timeline", metadata,
-    Column("callback_id", CALL_ID, ForeignKey("callbacks.id", ondelete="CASCADE"), primary_key=True),
+    Column("attempt_id", CALL_ID, ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("callback_id", CALL_ID, ForeignKey("callbacks.id", ondelete="CASCADE"),
+           nullable=False, index=True),
     _time("at", nullable=False),
     Column("kind", String(32), nullable=False),
     Column("leg_id", LEG_ID, nullable=True),
     Column("detail", JSON, nullable=False),
 )
 
-# The keys a caller passes for one leg or one timeline entry (the callback id comes separately).
-LEG_FIELDS = tuple(c.name for c in legs.columns if c.name != "callback_id")
-TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name != "callback_id")
+# One row per status change of a callback (kind "callback") or of an attempt (kind "attempt"),
+# in the transaction of the change. The id orders them (SSE's Last-Event-ID, a webhook's event
+# id); a consumer keeps its own position, so several consumers can read the same rows.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", EVENT_ID, primary_key=True, autoincrement=True),
+    _time("at", nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("callback_id", CALL_ID, nullable=False, index=True),
+    Column("attempt_id", CALL_ID, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+# Admission: the callbacks each client has that are not finished, kept by the same transactions
+# that create and finish them, so a limit holds across instances with one row lock per client.
+client_usage = Table(
+    "client_usage", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("active", Integer, nullable=False, default=0, server_default=text("0")),
+)
+
+# The keys a caller passes for one leg or one timeline entry (the ids come separately).
+LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
+TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name not in ("callback_id", "attempt_id"))

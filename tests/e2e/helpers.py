@@ -46,3 +46,15 @@ def leg(record: dict, role: str, index: int = 0) -> dict:
 
 def kinds(record: dict, leg_id: str | None = None) -> list[str]:
     return [e["kind"] for e in record["timeline"] if leg_id is None or e["leg"] == leg_id]
+
+
+def attempt_id(record: dict) -> str:
+    """The latest attempt's id: what its channel and bridge ids carry."""
+    assert record["attempts"], f"callback {record['id']} has no attempt yet"
+    return record["attempts"][-1]["id"]
+
+
+def leg_id(record: dict, role: str, index: int = 0) -> str | None:
+    """The id of a leg of the latest attempt, or None while it does not exist yet."""
+    found = [l["id"] for l in record["legs"] if l["role"] == role and l["index"] == index]
+    return found[0] if found else None

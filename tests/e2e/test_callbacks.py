@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .helpers import finished, kinds, leg, place, view, wait_until
+from .helpers import attempt_id, finished, kinds, leg, leg_id, place, view, wait_until
 
 
 async def test_given_one_origin_when_both_answer_and_dst_hangs_up_then_completed_with_timeline(api):
@@ -108,7 +108,7 @@ async def test_given_ringing_origin_when_cancelled_then_cancelled_and_leg_hung_u
 
 async def test_given_connected_call_when_cancelled_then_both_legs_hung_up(api):
     call_id = await place(api, src=["1001"], dst="1002")
-    await wait_until(api, call_id, lambda v: v["status"] == "connected")
+    await wait_until(api, call_id, lambda v: v["state"] == "connected")
     assert (await api.post(f"/v1/callbacks/{call_id}/cancel")).status_code == 202
     record = await finished(api, call_id)
     assert (record["status"], record["ended_by"]) == ("cancelled", "cancel")
@@ -117,10 +117,12 @@ async def test_given_connected_call_when_cancelled_then_both_legs_hung_up(api):
 
 async def test_given_ringing_destination_then_origin_bridged_before_dst_is_dialled(api, ari):
     call_id = await place(api, src=["1001"], dst="2001", wait_for_pickup=3)
-    record = await wait_until(api, call_id, lambda v: "ringing" in kinds(v, f"cb-{call_id}-dst"))
-    bridge = await ari.get_bridge(f"cb-{call_id}")
-    assert set(bridge.channels) == {f"cb-{call_id}-src0", f"cb-{call_id}-dst"}
-    assert record["status"] == "calling_dst"
+    record = await wait_until(api, call_id, 
+                              lambda v: leg_id(v, "dst") is not None and "ringing" in kinds(v, leg_id(v, "dst")))
+    attempt = attempt_id(record)   # channel and bridge ids are the attempt's, not the callback's
+    bridge = await ari.get_bridge(f"cb-{attempt}")
+    assert set(bridge.channels) == {f"cb-{attempt}-src0", f"cb-{attempt}-dst"}
+    assert record["state"] == "calling_dst"
     await finished(api, call_id)
 
 

@@ -10,12 +10,12 @@ from .helpers import finished, kinds, leg, place, view, wait_until
 
 
 def _reports(observer, mark, call_id, action):
-    return [r for r in observer.phone_reports(mark, action) if r.get("call_id") == call_id]
+    return [r for r in observer.phone_reports(mark, action) if r.get("callback_id") == call_id]
 
 
 async def _answered_report(observer, mark, call_id, phone, timeout=10.0):
     await observer.wait_for(lambda e: e.type == "ChannelUserevent" and e.userevent.get("phone") == phone
-                            and e.userevent.get("call_id") == call_id
+                            and e.userevent.get("callback_id") == call_id
                             and e.userevent.get("action") == "answered", timeout, mark)
     return [r for r in _reports(observer, mark, call_id, "answered") if r["phone"] == phone][0]
 

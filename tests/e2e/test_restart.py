@@ -72,7 +72,7 @@ async def test_given_connected_call_when_app_killed_and_restarted_then_duration_
     server = await _server(asterisk, tmp_path)
     try:
         call_id = await _place(server, src=["1001"], dst="1002", call_duration=8)
-        await server.until(call_id, lambda r: r["status"] == "connected")
+        await server.until(call_id, lambda r: r["state"] == "connected")
         server.kill()
         await asyncio.sleep(1.0)
         await server.start()
@@ -87,7 +87,7 @@ async def test_given_dst_hangs_up_while_app_is_down_then_origin_hung_up_within_5
     server = await _server(asterisk, tmp_path)
     try:
         call_id = await _place(server, src=["1001"], dst="6003")
-        await server.until(call_id, lambda r: r["status"] == "connected")
+        await server.until(call_id, lambda r: r["state"] == "connected")
         server.kill()
         await asyncio.sleep(5.0)   # 6003 hangs up 3 s after answering, while nobody listens
         started = time.monotonic()
@@ -121,9 +121,9 @@ async def test_given_app_dead_for_good_then_asterisk_still_ends_the_call_at_its_
     server = await _server(asterisk, tmp_path)
     try:
         call_id = await _place(server, src=["1001"], dst="1002", call_duration=3)
-        connected = await server.until(call_id, lambda r: r["status"] == "connected")
+        connected = await server.until(call_id, lambda r: r["state"] == "connected")
         server.kill()
-        legs = {f"cb-{call_id}-src0", f"cb-{call_id}-dst"}
+        legs = {leg["id"] for leg in connected["legs"]}
         # TIMEOUT(absolute) = call_duration + 2 s on both legs: Asterisk alone hangs them up.
         deadline = time.monotonic() + 8.0
         while time.monotonic() < deadline and legs & {c.id for c in await ari.list_channels()}:
@@ -141,7 +141,7 @@ async def test_given_20_connected_calls_when_sigterm_then_exit_0_within_10_s_and
     try:
         ids = [await _place(server, src=[f"1{i:03d}"], dst=f"1{i + 100:03d}") for i in range(20)]
         for call_id in ids:
-            await server.until(call_id, lambda r: r["status"] == "connected", timeout=30)
+            await server.until(call_id, lambda r: r["state"] == "connected", timeout=30)
         assert len([b for b in await ari.list_bridges() if b.id.startswith("cb-")]) == 20
         started = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)

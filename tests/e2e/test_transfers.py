@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 
-from .helpers import finished, kinds, leg, place, wait_until
+from .helpers import attempt_id, finished, kinds, leg, place, wait_until
 from .sipp import SippPhone
 
 
 async def _connected(api, call_id):
-    return await wait_until(api, call_id, lambda v: v["status"] == "connected", 15)
+    return await wait_until(api, call_id, lambda v: v["state"] == "connected", 15)
 
 
 async def test_given_public_transfer_allowed_when_origin_keys_code_and_number_then_dst_transferred(api):
@@ -42,7 +42,7 @@ async def test_given_public_transfer_refused_for_external_number_then_dtmf_chang
     await _connected(api, call_id)
     await asyncio.sleep(5.0)   # the digits, then longer than the inter-digit timeout
     record = await wait_until(api, call_id, lambda v: True)
-    assert record["status"] == "connected"
+    assert record["state"] == "connected"
     assert "dtmf_received" in kinds(record) and "transfer" not in kinds(record)
     await api.post(f"/v1/callbacks/{call_id}/cancel")
     await finished(api, call_id)
@@ -83,7 +83,7 @@ async def test_given_two_origins_answering_together_then_exactly_one_is_bridged(
         record = await finished(api, call_id)
         assert record["status"] == "completed"
         entered = {e.channel.id for e in observer.since(mark, "ChannelEnteredBridge")
-                   if e.bridge.id == f"cb-{call_id}" and e.channel is not None}
+                   if e.bridge.id == f"cb-{attempt_id(record)}" and e.channel is not None}
         srcs = {cid for cid in entered if "-src" in cid}
         assert len(srcs) == 1, entered
         loser = [l for l in record["legs"] if l["role"] == "src" and l["id"] not in srcs][0]

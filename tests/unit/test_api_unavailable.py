@@ -14,11 +14,8 @@ from ari_callback.store import StoreUnavailable
 
 
 class DownStore:
-    async def count_active(self, client_id):
+    async def create(self, new, admission=None):
         raise StoreUnavailable("connection refused")
-
-    async def insert(self, **row):
-        raise AssertionError("nothing may be written")
 
     async def get(self, call_id, client_id=None):
         raise StoreUnavailable("connection refused")
@@ -27,20 +24,23 @@ class DownStore:
 class ConnectedEngine:
     connected = asyncio.Event()
     active_calls = 0
-    launched: list = []
 
     def ready(self):
         return True
 
-    def launch(self, plan):
-        self.launched.append(plan)
+
+class Dispatcher:
+    pokes = 0
+
+    def poke(self):
+        self.pokes += 1
 
 
 async def test_given_database_down_when_creating_or_reading_then_503_store_unavailable_and_nothing_dialled():
     settings = Settings(api_key="k", dialing={"trunks": {"t": {"dial": "Local/{number}@p"}},
                                               "routes": [{"match": r"\d+", "trunk": "t"}]})
-    engine = ConnectedEngine()
-    service = CallbackService(settings, DownStore(), engine)
+    dispatcher = Dispatcher()
+    service = CallbackService(settings, DownStore(), ConnectedEngine(), dispatcher)
 
     @asynccontextmanager
     async def running(_settings):
@@ -54,4 +54,4 @@ async def test_given_database_down_when_creating_or_reading_then_503_store_unava
         read = await api.get("/v1/callbacks/abc")
     assert (created.status_code, created.json()["error_id"]) == (503, "store_unavailable")
     assert (read.status_code, read.json()["error_id"]) == (503, "store_unavailable")
-    assert engine.launched == []
+    assert dispatcher.pokes == 0   # nothing stored, so nothing to dial

@@ -1,0 +1,180 @@
+"""The dispatcher: claims work from the store under a lease and hands it to the engine.
+
+Work is never taken from memory: a callback is stored first, then claimed (one statement, see
+``store.dispatch``) by an instance whose Asterisk is connected. While an attempt runs, its
+owner renews every lease it holds in one statement; an instance that dies stops renewing, and
+once its leases lapse another instance serving the same Asterisk adopts its calls
+(``Engine.adopt``: subscribe, catch up, re-arm the limits). Cancel requests made on any
+instance are marked in the store and found here by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Callable
+
+from ..domain.machine import CallMachine
+from ..domain.plan import CallPlan
+from ..domain.restore import restore
+from ..domain.snapshot import plan_from_dict
+from ..store import Claim, Lease, Progress, StoreError
+from .engine import Engine
+
+log = logging.getLogger("ari_callback.dispatcher")
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    instance: str
+    asterisk: str = "default"
+    lease_seconds: float = 15.0
+    claim_batch: int = 50
+    poll_interval: float = 1.0
+    cancel_poll_interval: float = 0.25
+
+
+class Dispatcher:
+    def __init__(self, store, engine: Engine, settings: DispatchSettings,
+                 clock: Callable[[], float] = time.time):
+        self.store, self.engine, self.settings, self.clock = store, engine, settings, clock
+        self._wake = asyncio.Event()
+        self._recovered = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def poke(self) -> None:
+        """Something is due now (a callback was just created here): look at once."""
+        self._wake.set()
+
+    def start(self) -> None:
+        loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "cancels": self._cancel_loop}
+        self._tasks = [asyncio.create_task(self._forever(name, loop), name=f"dispatcher-{name}")
+                       for name, loop in loops.items()]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def on_connect(self) -> None:
+        """After each (re)connect, before events flow: the first time, take back the calls this
+        instance ran before it restarted; then reconcile. Only then is new work claimed."""
+        self.engine.connected.clear()
+        try:
+            if not self._recovered:
+                s = self.settings
+                claims = await self.store.claim_orphans(s.instance, s.asterisk, self.clock(), s.lease_seconds,
+                                                        limit=100_000, own=True)
+                for claim in claims:
+                    await self._launch(claim)
+                self._recovered = True
+            await self.engine.reconcile()
+        except Exception:
+            log.exception("recovery after connect failed; it runs again on the next connect")
+        self.engine.connected.set()
+        self.poke()
+
+    # ----------------------------------------------------------------------- the loops
+    async def _forever(self, name: str, loop: Callable[[], object]) -> None:
+        """A loop that a failing database or Asterisk pauses but never ends."""
+        while True:
+            try:
+                await loop()   # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher %s loop failed; retrying", name)
+                await asyncio.sleep(self.settings.poll_interval)
+
+    async def _dispatch_loop(self) -> None:
+        s = self.settings
+        while True:
+            await self.engine.connected.wait()
+            woken = self._wake.is_set()
+            self._wake.clear()
+            now = self.clock()
+            due = None if woken else await self.store.next_due(s.asterisk)
+            if woken or (due is not None and due <= now):
+                claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, s.claim_batch)
+                for claim in claims:
+                    await self._launch(claim)
+                if claims:
+                    continue
+                due = await self.store.next_due(s.asterisk)
+            delay = s.poll_interval if due is None else min(s.poll_interval, max(0.0, due - self.clock()))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _lease_loop(self) -> None:
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.lease_seconds / 3)
+            held = await self.store.renew_leases(s.instance, self.clock(), s.lease_seconds)
+            self.engine.abandon([cid for cid in list(self.engine.by_callback) if cid not in held])
+            if self.engine.ready():
+                for claim in await self.store.claim_orphans(s.instance, s.asterisk, self.clock(),
+                                                            s.lease_seconds, limit=s.claim_batch):
+                    await self._launch(claim)
+
+    async def _cancel_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cancel_poll_interval)
+            if self.engine.by_callback:
+                for callback_id in await self.store.cancel_requests(self.settings.instance):
+                    self.engine.cancel(callback_id)
+
+    # ------------------------------------------------------------------------ launching
+    async def _launch(self, claim: Claim) -> None:
+        lease = Lease(claim.callback_id, claim.attempt.id, claim.client_id, self.settings.instance, claim.fence)
+        try:
+            plan = _attempt_plan(plan_from_dict(claim.plan or {}), claim)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error("callback %s has no plan this version can run (%s); it fails", claim.callback_id, exc)
+            await self._give_up(lease, claim, "unrecoverable")
+            return
+        if not claim.adopted:
+            self.engine.start(CallMachine(plan), lease)
+            return
+        try:
+            machine = restore(plan, _as_call(claim), claim.attempt.legs, claim.attempt.timeline)
+            await self.engine.adopt(machine, lease)
+        except Exception:
+            log.exception("callback %s could not be adopted; it fails", claim.callback_id)
+            await self._give_up(lease, claim, "unrecoverable")
+            return
+        if claim.cancel_requested:
+            self.engine.cancel(claim.callback_id)
+
+    async def _give_up(self, lease: Lease, claim: Claim, detail: str) -> None:
+        """Record the attempt as failed; its channels, if any, are orphans for reconcile."""
+        now = self.clock()
+        progress = Progress(state="failed", status_detail=detail, ended_by="", winner_leg=claim.attempt.winner_leg,
+                            connected_at=claim.attempt.connected_at, ended_at=now, at=now, legs=(), timeline=(),
+                            previous_state=claim.attempt.state, final=True)
+        try:
+            await self.store.save_attempt(lease, progress)
+        except StoreError:
+            log.exception("callback %s: could not record its failure", claim.callback_id)
+            return
+        if claim.adopted:   # its channels may sit in a dead instance's app: nobody else ends them
+            live = [leg["id"] for leg in claim.attempt.legs if leg.get("ended_at") is None]
+            await self.engine.clear(live, f"cb-{claim.attempt.id}")
+
+
+def _as_call(claim: Claim) -> dict[str, object]:
+    a = claim.attempt
+    return {"status": a.state, "status_detail": a.status_detail, "ended_by": a.ended_by,
+            "winner_leg": a.winner_leg, "connected_at": a.connected_at}
+
+
+def _attempt_plan(plan: CallPlan, claim: Claim) -> CallPlan:
+    """The stored plan, run as this attempt: its channel and bridge ids carry the attempt's id
+    (CB_CALL_ID), and every leg is tagged with the callback's (CB_CALLBACK_ID) for the dialplan."""
+    variables = {**plan.variables, "CB_CALLBACK_ID": claim.callback_id}
+    return replace(plan, call_id=claim.attempt.id, variables=MappingProxyType(variables))

@@ -1,0 +1,126 @@
+"""The dispatcher's statements: claim due work, adopt a dead owner's work, renew leases, find
+cancel requests.
+
+A claim is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``: on
+PostgreSQL, instances claiming at once skip each other's rows instead of waiting; on SQLite the
+writer lock (BEGIN IMMEDIATE) serialises claims and the same statement works, minus the lock
+clause. Each claim increments the callback's fencing token: a write of the previous owner,
+which still carries the old token, is refused (``progress.holds``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .db import translated
+from .reads import load_attempts
+from .records import AttemptView, Claim
+from .sql import event, write_events
+from .tables import DIALLING, WAITING, attempts, callbacks
+
+_CB = callbacks.c
+_RETURNED = (_CB.id, _CB.client_id, _CB.plan, _CB.fence, _CB.attempts, _CB.cancel_requested_at,
+             _CB.due_at, _CB.created_at)
+
+
+def _serving(column, asterisk: str) -> ColumnElement[bool]:
+    return or_(column.is_(None), column == asterisk)
+
+
+class DispatchQueries:
+    engine: AsyncEngine
+    _writer: AsyncEngine
+
+    async def claim_due(self, instance: str, asterisk: str, now: float, lease_s: float,
+                        limit: int) -> list[Claim]:
+        """Take up to ``limit`` waiting callbacks that are due, oldest due first, each with a
+        new attempt to run."""
+        picked = (select(_CB.id).where(_CB.status.in_(WAITING), _CB.due_at <= now,
+                                       _CB.cancel_requested_at.is_(None), _serving(_CB.asterisk, asterisk))
+                  .order_by(_CB.due_at, _CB.created_at).limit(limit).with_for_update(skip_locked=True))
+        stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status.in_(WAITING))
+                .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
+                        fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
+                .returning(*_RETURNED))
+        with translated("claiming due callbacks"):
+            async with self._writer.begin() as conn:
+                claimed = _in_due_order((await conn.execute(stmt)).mappings().all())
+                return await _start_attempts(conn, claimed, instance, now)
+
+    async def claim_orphans(self, instance: str, asterisk: str, now: float, lease_s: float,
+                            limit: int, own: bool = False) -> list[Claim]:
+        """Take over callbacks being dialled on our Asterisk whose owner's lease expired (it
+        died) and, with ``own``, those this instance owned before it restarted. Their current
+        attempt comes back with its legs and timeline, to be recovered."""
+        lapsed = _CB.lease_until < now
+        picked = (select(_CB.id).where(_CB.status == DIALLING, _serving(_CB.running_on, asterisk),
+                                       or_(lapsed, _CB.owner == instance) if own else lapsed)
+                  .order_by(_CB.due_at).limit(limit).with_for_update(skip_locked=True))
+        stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status == DIALLING)
+                .values(owner=instance, running_on=asterisk, lease_until=now + lease_s,
+                        fence=_CB.fence + 1, updated_at=now)
+                .returning(*_RETURNED))
+        with translated("adopting callbacks"):
+            async with self._writer.begin() as conn:
+                claimed = _in_due_order((await conn.execute(stmt)).mappings().all())
+                if not claimed:
+                    return []
+                found = await load_attempts(conn, [row["id"] for row in claimed])
+        return [_claim(row, found[row["id"]][-1], adopted=True) for row in claimed if found.get(row["id"])]
+
+    async def renew_leases(self, instance: str, now: float, lease_s: float) -> set[str]:
+        """Extend every lease this instance holds, in one statement; the ids it still holds."""
+        stmt = (update(callbacks).where(_CB.owner == instance, _CB.status == DIALLING)
+                .values(lease_until=now + lease_s).returning(_CB.id))
+        with translated("renewing leases"):
+            async with self._writer.begin() as conn:
+                return set((await conn.execute(stmt)).scalars().all())
+
+    async def cancel_requests(self, instance: str) -> set[str]:
+        """The callbacks this instance dials that someone asked to cancel."""
+        query = select(_CB.id).where(_CB.owner == instance, _CB.status == DIALLING,
+                                     _CB.cancel_requested_at.is_not(None))
+        with translated("looking for cancel requests"):
+            async with self.engine.connect() as conn:
+                return set((await conn.execute(query)).scalars().all())
+
+    async def next_due(self, asterisk: str) -> float | None:
+        """When the next waiting callback this instance may dial is due."""
+        query = select(func.min(_CB.due_at)).where(_CB.status.in_(WAITING), _CB.cancel_requested_at.is_(None),
+                                                    _serving(_CB.asterisk, asterisk))
+        with translated("looking for due callbacks"):
+            async with self.engine.connect() as conn:
+                return (await conn.execute(query)).scalar_one_or_none()
+
+
+def _in_due_order(rows: Any) -> list[Any]:
+    # RETURNING gives rows in no promised order, whatever the subquery's ORDER BY said.
+    return sorted(rows, key=lambda row: (row["due_at"], row["created_at"], row["id"]))
+
+
+async def _start_attempts(conn: AsyncConnection, claimed: Any, instance: str, now: float) -> list[Claim]:
+    """A new attempt for each claimed callback, and its outbox row, in the claim's transaction."""
+    if not claimed:
+        return []
+    new = [{"id": str(uuid.uuid4()), "callback_id": row["id"], "seq": row["attempts"], "instance": instance,
+            "state": "new", "created_at": now, "updated_at": now} for row in claimed]
+    await conn.execute(attempts.insert(), new)
+    await write_events(conn, [event(now, row["client_id"], row["id"], "callback", DIALLING, attempt["id"],
+                                    attempt=row["attempts"], instance=instance)
+                              for row, attempt in zip(claimed, new)])
+    return [_claim(row, _fresh_attempt(attempt), adopted=False) for row, attempt in zip(claimed, new)]
+
+
+def _fresh_attempt(row: dict[str, Any]) -> AttemptView:
+    return AttemptView(id=row["id"], callback_id=row["callback_id"], seq=row["seq"], instance=row["instance"],
+                       state="new", status_detail="", ended_by="", winner_leg=None, created_at=row["created_at"],
+                       updated_at=row["updated_at"], connected_at=None, ended_at=None)
+
+
+def _claim(row: Any, attempt: AttemptView, adopted: bool) -> Claim:
+    return Claim(callback_id=row["id"], client_id=row["client_id"], plan=row["plan"], fence=row["fence"],
+                 attempt=attempt, adopted=adopted, cancel_requested=row["cancel_requested_at"] is not None)

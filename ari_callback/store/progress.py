@@ -1,0 +1,93 @@
+"""An attempt's progress, written after each step of its call machine, under its lease.
+
+One transaction per step: the attempt row (fenced: refused unless this instance still holds
+the callback with the same fencing token), its legs, its new timeline entries, an outbox row
+when its state changed and, on the last step, the callback's outcome and its place in the
+client's limit given back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .db import LeaseLost, StoreError, translated
+from .records import Lease, Progress
+from .sql import dialect_insert, event, release_usage, rows, write_events
+from .tables import LEG_FIELDS, TIMELINE_FIELDS, attempts, callbacks
+from .tables import legs as legs_table
+from .tables import timeline as timeline_table
+
+_LEG_REQUIRED = frozenset({"id", "role", "number"})
+_LEG_DEFAULTS = {"idx": 0, "cause_txt": "", "dialstatus": "", "hangup_reason": "", "outcome": ""}
+_ENTRY_REQUIRED = frozenset({"seq", "at", "kind"})
+
+
+def holds(lease: Lease):
+    """The condition every write of the owner carries: it still holds the callback."""
+    return exists().where(callbacks.c.id == lease.callback_id, callbacks.c.owner == lease.instance,
+                          callbacks.c.fence == lease.fence)
+
+
+class ProgressWrites:
+    engine: AsyncEngine
+    _writer: AsyncEngine
+
+    async def save_attempt(self, lease: Lease, progress: Progress) -> None:
+        """Write one step: all or nothing. Raises ``LeaseLost`` when another instance has the
+        callback now: the caller must stop acting on the call."""
+        ids = {"callback_id": lease.callback_id, "attempt_id": lease.attempt_id}
+        leg_rows = rows(ids, progress.legs, LEG_FIELDS, _LEG_REQUIRED, _LEG_DEFAULTS, "leg")
+        entry_rows = rows(ids, progress.timeline, TIMELINE_FIELDS, _ENTRY_REQUIRED, {}, "timeline entry")
+        for row in entry_rows:
+            row["detail"] = row["detail"] or {}
+        with translated("saving an attempt's progress"):
+            try:
+                async with self._writer.begin() as conn:
+                    await _update_attempt(conn, lease, progress)
+                    if leg_rows:
+                        await conn.execute(_leg_upsert(conn), leg_rows)
+                    if entry_rows:
+                        await conn.execute(timeline_table.insert(), entry_rows)
+                    await _report(conn, lease, progress)
+            except sa_exc.IntegrityError as exc:
+                raise StoreError(f"attempt {lease.attempt_id!r}: progress refused, nothing saved: "
+                                 f"{exc.orig}") from exc
+
+
+async def _update_attempt(conn: AsyncConnection, lease: Lease, p: Progress) -> None:
+    values = dict(state=p.state, status_detail=p.status_detail, ended_by=p.ended_by,
+                  winner_leg=p.winner_leg, connected_at=p.connected_at, ended_at=p.ended_at,
+                  updated_at=p.at)
+    stmt = update(attempts).where(attempts.c.id == lease.attempt_id, holds(lease)).values(values)
+    if (await conn.execute(stmt)).rowcount == 0:
+        raise LeaseLost(f"attempt {lease.attempt_id!r}: callback {lease.callback_id!r} is no longer "
+                        f"held by {lease.instance!r} with fence {lease.fence}")
+
+
+async def _report(conn: AsyncConnection, lease: Lease, p: Progress) -> None:
+    """The outbox rows of this step and, on the last one, the callback's outcome."""
+    found = []
+    if p.state != p.previous_state:
+        found.append(event(p.at, lease.client_id, lease.callback_id, "attempt", p.state, lease.attempt_id,
+                           previous=p.previous_state, status_detail=p.status_detail))
+    if p.final:
+        await conn.execute(update(callbacks).where(callbacks.c.id == lease.callback_id).values(
+            status=p.state, status_detail=p.status_detail, ended_by=p.ended_by, connected_at=p.connected_at,
+            ended_at=p.ended_at, updated_at=p.at, owner=None, lease_until=None))
+        await release_usage(conn, lease.client_id)
+        found.append(event(p.at, lease.client_id, lease.callback_id, "callback", p.state, lease.attempt_id,
+                           previous="dialling", status_detail=p.status_detail, ended_by=p.ended_by))
+    await write_events(conn, found)
+
+
+def _leg_upsert(conn: AsyncConnection):
+    stmt = dialect_insert(conn, legs_table)
+    changing = {name: stmt.excluded[name] for name in LEG_FIELDS if name != "id"}
+    # A leg id names its attempt (cb-<attempt>-...), so a clash with another attempt's leg is a
+    # bug; the WHERE makes sure such a clash can never overwrite the other call's record.
+    return stmt.on_conflict_do_update(index_elements=[legs_table.c.id], set_=changing,
+                                      where=legs_table.c.attempt_id == stmt.excluded.attempt_id)
+
+
