@@ -6,7 +6,7 @@ VENV  := .venv
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export ARI_CB_STATE ?= /var/lib/ari-callback
 
-.PHONY: setup host venv demo test unit e2e run docker-stop clean
+.PHONY: setup host postgresql venv demo test unit e2e run docker-stop clean
 
 setup: venv host
 
@@ -19,12 +19,26 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test,postgres]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-# sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image.
-host:
+# sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image;
+# PostgreSQL's binaries.
+host: postgresql
 	@command -v sipp >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
 	@bash docker/ensure-docker.sh
 	@bash docker/build-image.sh
+
+# Debian's PostgreSQL binaries, for the throwaway servers the tests start (tests/pg_server.py).
+# Debian's own cluster is not wanted: the drop-in keeps the package from creating `main`, and
+# a cluster the install started anyway (one left by an earlier install, under a service
+# manager) is stopped by name with pg_ctlcluster.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/ari-callback.conf && \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null && \
+	  { pg_lsclusters --no-header | awk '$$4 ~ /^online/ { print $$1, $$2 }' | \
+	    while read -r version cluster; do pg_ctlcluster "$$version" "$$cluster" stop; done; }; }
 
 demo: setup
 	$(VENV)/bin/ari-callback --config docker/demo.yaml demo
@@ -33,7 +47,7 @@ demo: setup
 test: setup
 	$(VENV)/bin/pytest -p no:cacheprovider tests
 
-unit: venv
+unit: venv postgresql
 	$(VENV)/bin/pytest -p no:cacheprovider tests/unit
 
 e2e: setup

@@ -1,18 +1,14 @@
-"""The callback store against SQLite in tmp_path, and against PostgreSQL too when
-ARI_CALLBACK_TEST_PG_URL names one (postgresql+asyncpg://user:pw@127.0.0.1:port/db; the role
-needs CREATEDB: every test gets a database of its own, dropped afterwards)."""
+"""The callback store against SQLite in tmp_path and against a real PostgreSQL (the
+``pg_database`` fixture of tests/conftest.py: a database of its own per test, dropped after)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import sqlite3
 import sys
-import uuid
 from asyncio.subprocess import PIPE
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -20,8 +16,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ari_callback.domain.states import TERMINAL
 from ari_callback.store import (CallbackStore, CallbackView, DuplicateCallback, StoreError,
@@ -33,35 +27,17 @@ from ari_callback.store.tables import FINISHED, metadata
 
 from .store_helpers import ME, PBX, T0, claim_one, entry, lease, leg, new, step
 
-PG_URL = os.environ.get("ARI_CALLBACK_TEST_PG_URL")
-# Without a PostgreSQL URL the parameter is not generated at all (rather than skipped).
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BACKENDS = ["sqlite", "postgresql"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@asynccontextmanager
-async def _pg_database(base_url: str):
-    """A fresh database next to the one in ``base_url``, dropped afterwards."""
-    name = f"aricb_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
-async def db_url(request, tmp_path):
+def db_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/data/callbacks.db"
-    else:
-        async with _pg_database(PG_URL) as url:
-            yield url
+        return f"sqlite+aiosqlite:///{tmp_path}/data/callbacks.db"
+    # Asked for by name so the PostgreSQL server starts only when a test needs it.
+    return request.getfixturevalue("pg_database")
 
 
 @pytest.fixture
