@@ -1,21 +1,33 @@
-"""A call plan as plain JSON data, and back, exactly.
+"""A call plan, and a whole call machine, as plain JSON data and back, exactly.
 
 A callback's plan is resolved once, when it is accepted, and stored: recovery and every later
-attempt run that plan, never one rebuilt from today's configuration. So the stored form must
-give back the very plan that was accepted, and a stored form this code does not understand
-(a newer version, a field renamed or dropped) is refused with the key it trips on rather than
-read as something else.
+attempt run that plan, never one rebuilt from today's configuration. The machine is stored
+after every step in the same way, so that after a restart it is put back exactly as it was,
+instead of being guessed from the call's rows. So the stored form must give back the very
+plan and machine that were saved, and a stored form this code does not understand (a newer
+version, a field renamed or dropped) is refused with the key it trips on rather than read as
+something else.
+
+This module is the machine's persistence: it alone reads and writes the machine's private
+fields, from the table ``_MACHINE_FIELDS``; a test checks that the table covers every one.
+Anything whose order matters (legs, timers, the timeline) is a list, because a JSON object's
+key order does not survive every store (PostgreSQL's jsonb sorts keys).
 """
 
 from __future__ import annotations
 
 import math
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
+from .legs import Leg, TimelineEntry
+from .machine import CallMachine
 from .plan import CallerId, CallPlan, SrcTarget
+from .transfer import DigitCollector
 
 PLAN_VERSION = 1
+MACHINE_VERSION = 1
 
 
 def plan_to_dict(plan: CallPlan) -> dict[str, Any]:
@@ -34,6 +46,28 @@ def plan_from_dict(data: Mapping[str, Any]) -> CallPlan:
     if data["version"] != PLAN_VERSION:
         raise ValueError(f"plan.version: {data['version']!r} is not {PLAN_VERSION}")
     return CallPlan(**{key: load(data[key], f"plan.{key}") for key, (_, load) in _PLAN_FIELDS.items()})
+
+
+def machine_snapshot(machine: CallMachine) -> dict[str, Any]:
+    """Everything the machine knows, as JSON-safe data: store it after every step."""
+    data: dict[str, Any] = {"version": MACHINE_VERSION, "plan": plan_to_dict(machine.plan)}
+    for key, (attribute, dump, _) in _MACHINE_FIELDS.items():
+        data[key] = dump(getattr(machine, attribute))
+    data["digits"] = _dump_digits(machine.digits)
+    return data
+
+
+def machine_from_snapshot(data: Mapping[str, Any]) -> CallMachine:
+    """The machine ``machine_snapshot`` saw, to go on from where it was; ValueError naming the
+    key for data it did not write."""
+    _expect_keys(data, {"version", "plan", "digits", *_MACHINE_FIELDS}, "machine")
+    if data["version"] != MACHINE_VERSION:
+        raise ValueError(f"machine.version: {data['version']!r} is not {MACHINE_VERSION}")
+    machine = CallMachine(plan_from_dict(data["plan"]))
+    for key, (attribute, _, load) in _MACHINE_FIELDS.items():
+        setattr(machine, attribute, load(data[key], f"machine.{key}"))
+    machine.digits = _load_digits(data["digits"], machine.plan.transfer_code, "machine.digits")
+    return machine
 
 
 # --------------------------------------------------------------------------- checking
@@ -141,4 +175,111 @@ _PLAN_FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, str], Any]]] 
     "transfer_code": _STR,
     "playback_timeout": (float, _load_float),
     "simultaneous": _BOOL,
+}
+
+
+# ---------------------------------------------------------------------- machine parts
+_TEXT = _checked(str)
+_MAYBE_TEXT = _checked(str, optional=True)
+_MAYBE_INT = _checked(int, optional=True)
+_MAYBE_TIME = _checked((int, float), optional=True)
+
+# Leg field -> loader; every Leg field (a test keeps this equal to the dataclass).
+_LEG_FIELDS: dict[str, Callable[[Any, str], Any]] = {
+    "id": _TEXT, "role": _TEXT, "number": _TEXT, "index": _checked(int),
+    "created_at": _MAYBE_TIME, "ringing_at": _MAYBE_TIME, "progress_at": _MAYBE_TIME,
+    "answered_at": _MAYBE_TIME, "dialled_at": _MAYBE_TIME, "hangup_requested_at": _MAYBE_TIME,
+    "hangup_at": _MAYBE_TIME, "ended_at": _MAYBE_TIME, "cause": _MAYBE_INT, "cause_txt": _TEXT,
+    "tech_cause": _MAYBE_INT, "dialstatus": _TEXT, "hangup_reason": _TEXT, "outcome": _TEXT,
+}
+
+
+def _dump_legs(legs: Mapping[str, Leg]) -> list[dict[str, Any]]:
+    return [{key: getattr(leg, key) for key in _LEG_FIELDS} for leg in legs.values()]
+
+
+def _load_legs(value: Any, where: str) -> dict[str, Leg]:
+    legs: dict[str, Leg] = {}
+    for i, row in enumerate(_checked(list)(value, where)):
+        _expect_keys(row, set(_LEG_FIELDS), f"{where}[{i}]")
+        leg = Leg(**{key: load(row[key], f"{where}[{i}].{key}") for key, load in _LEG_FIELDS.items()})
+        legs[leg.id] = leg
+    return legs
+
+
+def _dump_timeline(timeline: list[TimelineEntry]) -> list[dict[str, Any]]:
+    return [{"at": e.at, "kind": e.kind, "leg_id": e.leg_id, "detail": dict(e.detail)} for e in timeline]
+
+
+def _load_timeline(value: Any, where: str) -> list[TimelineEntry]:
+    entries = []
+    for i, row in enumerate(_checked(list)(value, where)):
+        at = f"{where}[{i}]"
+        _expect_keys(row, {"at", "kind", "leg_id", "detail"}, at)
+        detail = _checked(Mapping)(row["detail"], f"{at}.detail")
+        entries.append(TimelineEntry(_checked((int, float))(row["at"], f"{at}.at"), _TEXT(row["kind"], f"{at}.kind"),
+                                     _MAYBE_TEXT(row["leg_id"], f"{at}.leg_id"), dict(detail)))
+    return entries
+
+
+def _dump_timers(timers: Mapping[str, int]) -> list[list[Any]]:
+    return [[name, token] for name, token in timers.items()]
+
+
+def _load_timers(value: Any, where: str) -> dict[str, int]:
+    timers = {}
+    for i, pair in enumerate(_checked(list)(value, where)):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError(f"{where}[{i}]: expected [name, token]")
+        timers[_TEXT(pair[0], f"{where}[{i}]")] = _checked(int)(pair[1], f"{where}[{i}]")
+    return timers
+
+
+def _load_transfers_used(value: Any, where: str) -> set[str]:
+    return {_TEXT(item, f"{where}[{i}]") for i, item in enumerate(_checked(list)(value, where))}
+
+
+def _dump_digits(digits: DigitCollector) -> dict[str, Any]:
+    return {"recent": dict(digits._recent), "leg": digits._leg, "number": digits._number}
+
+
+def _load_digits(value: Any, code: str, where: str) -> DigitCollector:
+    """The code is the plan's, so it is not stored twice."""
+    _expect_keys(value, {"recent", "leg", "number"}, where)
+    digits = DigitCollector(code)
+    recent = _checked(Mapping)(value["recent"], f"{where}.recent")
+    digits._recent = {_TEXT(k, f"{where}.recent key"): _TEXT(v, f"{where}.recent.{k}") for k, v in recent.items()}
+    digits._leg = _MAYBE_TEXT(value["leg"], f"{where}.leg")
+    digits._number = _TEXT(value["number"], f"{where}.number")
+    return digits
+
+
+_SCALAR = (_same, _TEXT)
+_MAYBE_SCALAR = (_same, _MAYBE_TEXT)
+_FLAG = (_same, _checked(bool))
+
+# key -> (CallMachine attribute, to JSON, from JSON); with "plan" and "digits", which need
+# their own handling, every attribute (a test keeps this equal to vars(CallMachine(...))).
+_MACHINE_FIELDS: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any, str], Any]]] = {
+    "state": ("state", *_SCALAR),
+    "status_detail": ("status_detail", *_SCALAR),
+    "ended_by": ("ended_by", *_SCALAR),
+    "legs": ("legs", _dump_legs, _load_legs),
+    "timeline": ("timeline", _dump_timeline, _load_timeline),
+    "winner": ("winner", *_MAYBE_SCALAR),
+    "a_party": ("a_party", *_MAYBE_SCALAR),
+    "b_party": ("b_party", *_MAYBE_SCALAR),
+    "pending": ("pending", *_MAYBE_SCALAR),
+    "bridge_created": ("bridge_created", *_FLAG),
+    "was_connected": ("was_connected", *_FLAG),
+    "connected_at": ("connected_at", _same, _MAYBE_TIME),
+    "ended_at": ("ended_at", _same, _MAYBE_TIME),
+    "transfers_used": ("transfers_used", sorted, _load_transfers_used),
+    "timers": ("timers", _dump_timers, _load_timers),
+    "timer_token": ("_token", _same, _checked(int)),
+    "playback_counter": ("_counter", _same, _checked(int)),
+    "announce_playback": ("_announce_playback", *_MAYBE_SCALAR),
+    "final": ("_final", *_SCALAR),
+    "blame": ("_blame", *_MAYBE_SCALAR),
+    "first_failure": ("_first_failure", *_MAYBE_SCALAR),
 }
