@@ -326,6 +326,10 @@ class CallMachine(CallRecord):
         return self._end(FAILED, "src_no_answer", now, reason="no_answer")
 
     def _dst_failed(self, event: object, leg: Leg, now: float) -> list[cmd.Command]:
+        if leg.answered and leg.hangup_requested_at is None:
+            # Simultaneous mode: the destination answered, waited in the bridge and hung up
+            # before any origin did. It left; it did not fail (its causes say "normal").
+            return self._end(FAILED, "dst_abandoned", now)
         return self._end(FAILED, "dst_failed", now, blame=leg.id)
 
     def _party_hangup(self, event: object, leg: Leg, now: float) -> list[cmd.Command]:

@@ -1056,6 +1056,17 @@ def test_given_simultaneous_when_destination_fails_while_origins_ring_then_all_h
     assert (call.state, call.m.status_detail) == ("failed", "dst_busy")
 
 
+def test_given_simultaneous_destination_answered_early_when_it_hangs_up_before_any_origin_then_dst_abandoned():
+    # Not "dst_normal": a waiting destination that hangs up left the call, as src_abandoned.
+    call = started(simultaneous=True, src=["1001", "3001"])
+    call(ev.LegReady(DST))
+    call(ev.LegAnswered(DST))
+    out = call(ev.LegHangup(DST, 16))
+    assert sorted(hangups(out)) == [(SRC0, "normal"), (SRC1, "normal")]
+    call.destroy_all()
+    assert (call.state, call.m.status_detail) == ("failed", "dst_abandoned")
+
+
 def test_given_simultaneous_destination_answered_early_but_being_hung_up_when_origin_answers_then_not_connected_to_it():
     # A stray final Dial status after the answer makes us hang the waiting destination up;
     # an origin answering just then must not be connected to a leg on its way out.
