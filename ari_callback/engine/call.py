@@ -21,6 +21,7 @@ from ..domain import commands as cmd
 from ..domain import events as ev
 from ..domain.legs import Leg
 from ..domain.machine import CallMachine, IllegalTransition
+from ..domain.snapshot import machine_snapshot
 from ..store import Lease, LeaseLost, Progress
 from .executor import Executor
 from .timers import CallTimers
@@ -37,6 +38,14 @@ def leg_row(leg: Leg) -> dict[str, object]:
             "answered_at": leg.answered_at, "hangup_at": leg.hangup_at, "ended_at": leg.ended_at,
             "cause": leg.cause, "cause_txt": leg.cause_txt, "tech_cause": leg.tech_cause,
             "dialstatus": leg.dialstatus, "hangup_reason": leg.hangup_reason, "outcome": leg.outcome}
+
+
+def stored_snapshot(machine: CallMachine) -> dict[str, object]:
+    """The machine as the attempt row keeps it: the timeline lives in its own table (it only
+    grows, and each step appends its new entries there), so it is left out here."""
+    data = machine_snapshot(machine)
+    del data["timeline"]
+    return data
 
 
 class CallRunner:
@@ -112,7 +121,8 @@ class CallRunner:
         progress = Progress(state=m.state, status_detail=m.status_detail, ended_by=m.ended_by,
                             winner_leg=m.winner, connected_at=m.connected_at, ended_at=m.ended_at,
                             at=self.clock(), legs=tuple(leg_row(leg) for leg in m.legs.values()),
-                            timeline=rows, previous_state=self._saved_state, final=m.finished)
+                            timeline=rows, previous_state=self._saved_state, final=m.finished,
+                            snapshot=stored_snapshot(m))
         try:
             await self.store.save_attempt(self.lease, progress)
         except LeaseLost as exc:

@@ -21,7 +21,7 @@ from typing import Callable
 from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
 from ..domain.restore import restore
-from ..domain.snapshot import plan_from_dict
+from ..domain.snapshot import machine_from_snapshot, plan_from_dict
 from ..store import Claim, Lease, Progress, StoreError
 from .engine import Engine
 
@@ -138,12 +138,12 @@ class Dispatcher:
             log.error("callback %s has no plan this version can run (%s); it fails", claim.callback_id, exc)
             await self._give_up(lease, claim, "unrecoverable")
             return
-        if not claim.adopted:
+        if not claim.adopted or claim.attempt.state == "new":
+            # A fresh attempt, or one whose first step never got saved: nothing was dialled yet.
             self.engine.start(CallMachine(plan), lease)
             return
         try:
-            machine = restore(plan, _as_call(claim), claim.attempt.legs, claim.attempt.timeline)
-            await self.engine.adopt(machine, lease)
+            await self.engine.adopt(_recovered(plan, claim), lease)
         except Exception:
             log.exception("callback %s could not be adopted; it fails", claim.callback_id)
             await self._give_up(lease, claim, "unrecoverable")
@@ -167,10 +167,18 @@ class Dispatcher:
             await self.engine.clear(live, f"cb-{claim.attempt.id}")
 
 
-def _as_call(claim: Claim) -> dict[str, object]:
+def _recovered(plan: CallPlan, claim: Claim) -> CallMachine:
+    """The machine of an attempt that was running: from its stored snapshot (exactly as it was
+    after its last saved step), with the timeline from the timeline table; from its rows for an
+    attempt saved before snapshots existed."""
     a = claim.attempt
-    return {"status": a.state, "status_detail": a.status_detail, "ended_by": a.ended_by,
+    if a.snapshot is not None:
+        timeline = [{"at": e["at"], "kind": e["kind"], "leg_id": e.get("leg_id"), "detail": dict(e.get("detail") or {})}
+                    for e in a.timeline]
+        return machine_from_snapshot({**a.snapshot, "timeline": timeline})
+    call = {"status": a.state, "status_detail": a.status_detail, "ended_by": a.ended_by,
             "winner_leg": a.winner_leg, "connected_at": a.connected_at}
+    return restore(plan, call, a.legs, a.timeline)
 
 
 def _attempt_plan(plan: CallPlan, claim: Claim) -> CallPlan:

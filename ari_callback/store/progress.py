@@ -59,7 +59,7 @@ class ProgressWrites:
 async def _update_attempt(conn: AsyncConnection, lease: Lease, p: Progress) -> None:
     values = dict(state=p.state, status_detail=p.status_detail, ended_by=p.ended_by,
                   winner_leg=p.winner_leg, connected_at=p.connected_at, ended_at=p.ended_at,
-                  updated_at=p.at)
+                  updated_at=p.at, snapshot=p.snapshot)
     stmt = update(attempts).where(attempts.c.id == lease.attempt_id, holds(lease)).values(values)
     if (await conn.execute(stmt)).rowcount == 0:
         raise LeaseLost(f"attempt {lease.attempt_id!r}: callback {lease.callback_id!r} is no longer "

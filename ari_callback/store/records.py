@@ -46,6 +46,7 @@ class AttemptView:
     updated_at: float
     connected_at: float | None
     ended_at: float | None
+    snapshot: dict[str, Any] | None = None
     legs: tuple[dict[str, Any], ...] = ()
     timeline: tuple[dict[str, Any], ...] = ()
 
@@ -127,3 +128,4 @@ class Progress:
     timeline: tuple[dict[str, Any], ...]
     previous_state: str
     final: bool
+    snapshot: dict[str, Any] | None = None

@@ -100,6 +100,9 @@ attempts = Table(
     _time("updated_at", nullable=False),
     _time("connected_at"),
     _time("ended_at"),
+    # The call machine after its last step (domain.snapshot.machine_snapshot, less the timeline,
+    # which is the timeline table): recovery puts the machine back from this, exactly.
+    Column("snapshot", JSON, nullable=True),
 )
 
 legs = Table(

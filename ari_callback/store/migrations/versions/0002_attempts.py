@@ -57,6 +57,7 @@ def _create_attempts() -> None:
         _time("updated_at", nullable=False),
         _time("connected_at"),
         _time("ended_at"),
+        sa.Column("snapshot", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_attempts"),
         sa.ForeignKeyConstraint(["callback_id"], ["callbacks.id"], ondelete="CASCADE",
                                 name="fk_attempts_callback_id_callbacks"),
