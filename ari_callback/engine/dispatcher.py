@@ -26,6 +26,7 @@ from ..store import Claim, Lease, Progress, StoreError
 from .engine import Engine
 
 log = logging.getLogger("ari_callback.dispatcher")
+NOT_READY_PAUSE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Dispatcher:
                  clock: Callable[[], float] = time.time):
         self.store, self.engine, self.settings, self.clock = store, engine, settings, clock
         self._wake = asyncio.Event()
+        self._launching: set[str] = set()   # claimed, not yet handed to the engine
         self._recovered = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -69,10 +71,8 @@ class Dispatcher:
         try:
             if not self._recovered:
                 s = self.settings
-                claims = await self.store.claim_orphans(s.instance, s.asterisk, self.clock(), s.lease_seconds,
-                                                        limit=100_000, own=True)
-                for claim in claims:
-                    await self._launch(claim)
+                await self._launch_all(await self.store.claim_orphans(
+                    s.instance, s.asterisk, self.clock(), s.lease_seconds, limit=100_000, own=True))
                 self._recovered = True
             await self.engine.reconcile()
         except Exception:
@@ -95,32 +95,43 @@ class Dispatcher:
     async def _dispatch_loop(self) -> None:
         s = self.settings
         while True:
-            await self.engine.connected.wait()
+            if not self.engine.ready():   # work goes only to an instance whose Asterisk is there
+                await asyncio.sleep(NOT_READY_PAUSE_S)   # not _pause: a poke would make it spin
+                continue
             woken = self._wake.is_set()
             self._wake.clear()
             now = self.clock()
             due = None if woken else await self.store.next_due(s.asterisk)
             if woken or (due is not None and due <= now):
                 claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, s.claim_batch)
-                for claim in claims:
-                    await self._launch(claim)
+                await self._launch_all(claims)
                 if claims:
                     continue
                 due = await self.store.next_due(s.asterisk)
-            delay = s.poll_interval if due is None else min(s.poll_interval, max(0.0, due - self.clock()))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await self._pause(s.poll_interval if due is None else min(s.poll_interval, max(0.0, due - self.clock())))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until ``seconds`` pass or something is poked."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _lease_loop(self) -> None:
         s = self.settings
         while True:
             await asyncio.sleep(s.lease_seconds / 3)
+            running = set(self.engine.by_callback)   # before renewing: a claim made meanwhile is ours
             held = await self.store.renew_leases(s.instance, self.clock(), s.lease_seconds)
-            self.engine.abandon([cid for cid in list(self.engine.by_callback) if cid not in held])
-            if self.engine.ready():
-                for claim in await self.store.claim_orphans(s.instance, s.asterisk, self.clock(),
-                                                            s.lease_seconds, limit=s.claim_batch):
-                    await self._launch(claim)
+            self.engine.abandon(running - held)
+            if not self.engine.ready():
+                continue
+            # Held but run by no attempt here (its task died before its outcome was saved):
+            # recovered like a call after a restart, so it cannot stay "dialling" for ever.
+            stray = held - set(self.engine.by_callback) - self._launching
+            if stray:
+                await self._launch_all(await self.store.claim_orphans(
+                    s.instance, s.asterisk, self.clock(), s.lease_seconds, limit=len(stray), own=True, only=stray))
+            await self._launch_all(await self.store.claim_orphans(
+                s.instance, s.asterisk, self.clock(), s.lease_seconds, limit=s.claim_batch))
 
     async def _cancel_loop(self) -> None:
         while True:
@@ -130,6 +141,15 @@ class Dispatcher:
                     self.engine.cancel(callback_id)
 
     # ------------------------------------------------------------------------ launching
+    async def _launch_all(self, claims: list[Claim]) -> None:
+        self._launching.update(claim.callback_id for claim in claims)
+        try:
+            for claim in claims:
+                await self._launch(claim)
+                self._launching.discard(claim.callback_id)
+        finally:
+            self._launching.difference_update(claim.callback_id for claim in claims)
+
     async def _launch(self, claim: Claim) -> None:
         lease = Lease(claim.callback_id, claim.attempt.id, claim.client_id, self.settings.instance, claim.fence)
         try:

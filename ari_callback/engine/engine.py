@@ -128,6 +128,9 @@ class Engine:
             elif not leg.answered and leg_id in state.up and (leg.role != "src" or leg_id in state.stasis):
                 # An origin counts as answered once it is in Stasis (as StasisStart says).
                 runner.post(ev.LegAnswered(leg_id))
+            elif leg.role != "src" and leg.dialled_at is None and leg_id in state.stasis:
+                # Created, in Stasis, never dialled: its StasisStart went to an app that was gone.
+                runner.post(ev.LegReady(leg_id))
         return state
 
     async def clear(self, channel_ids: list[str], bridge_id: str) -> None:

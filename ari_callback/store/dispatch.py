@@ -11,7 +11,7 @@ which still carries the old token, is refused (``progress.holds``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Collection
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,13 +52,16 @@ class DispatchQueries:
                 return await _start_attempts(conn, claimed, instance, now)
 
     async def claim_orphans(self, instance: str, asterisk: str, now: float, lease_s: float,
-                            limit: int, own: bool = False) -> list[Claim]:
+                            limit: int, own: bool = False, only: Collection[str] = ()) -> list[Claim]:
         """Take over callbacks being dialled on our Asterisk whose owner's lease expired (it
-        died) and, with ``own``, those this instance owned before it restarted. Their current
-        attempt comes back with its legs and timeline, to be recovered."""
+        died) and, with ``own``, those this instance holds but runs no attempt for (after a
+        restart, or ``only`` these). Their current attempt comes back with its legs and
+        timeline, to be recovered."""
         lapsed = _CB.lease_until < now
-        picked = (select(_CB.id).where(_CB.status == DIALLING, _serving(_CB.running_on, asterisk),
-                                       or_(lapsed, _CB.owner == instance) if own else lapsed)
+        wanted = or_(lapsed, _CB.owner == instance) if own else lapsed
+        if only:
+            wanted = (_CB.owner == instance) & _CB.id.in_(list(only))
+        picked = (select(_CB.id).where(_CB.status == DIALLING, _serving(_CB.running_on, asterisk), wanted)
                   .order_by(_CB.due_at).limit(limit).with_for_update(skip_locked=True))
         stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status == DIALLING)
                 .values(owner=instance, running_on=asterisk, lease_until=now + lease_s,
