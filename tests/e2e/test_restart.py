@@ -4,11 +4,17 @@ on Asterisk, catches up on what it missed while away, and leaves nothing behind 
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 import signal
 import subprocess
 import time
 
+from collections import Counter
+
 import httpx
+import pytest
+import yaml
 
 from .conftest import API_KEY
 from .test_cli import BIN, _config, _free_port, _wait_listening
@@ -159,3 +165,60 @@ async def test_given_20_connected_calls_when_sigterm_then_exit_0_within_10_s_and
             assert (record["status"], record["ended_by"]) == ("cancelled", "cancel")
     finally:
         await again.stop()
+
+
+async def test_given_the_config_changed_between_a_kill_and_the_restart_then_the_call_keeps_its_plan(
+        asterisk, tmp_path):
+    server = await _server(asterisk, tmp_path)
+    config = yaml.safe_load(server.config.read_text())
+    try:
+        config["dialing"]["call_duration"] = 6   # the default this call is accepted with
+        server.config.write_text(yaml.safe_dump(config))
+        server.kill()
+        await server.start()
+        call_id = await _place(server, src=["1001"], dst="1002")
+        await server.until(call_id, lambda r: r["state"] == "connected")
+        server.kill()
+        # Today's configuration would give the call an hour and route nowhere.
+        config["dialing"].update(call_duration=3600, dst_context="no-such-context", transfer_context="none")
+        config["clients"]["default"]["sounds"] = {}
+        server.config.write_text(yaml.safe_dump(config))
+        await server.start()
+        record = await server.until(call_id, lambda r: r["finished"], timeout=20)
+    finally:
+        await server.stop()
+    assert (record["status"], record["ended_by"]) == ("completed", "duration_limit")
+    assert abs(record["duration"] - 6.0) < 0.5, record["duration"]
+    assert len(record["attempts"]) == 1
+
+
+@pytest.mark.timeout(300)
+async def test_given_20_kills_at_random_moments_then_nothing_is_lost_dialled_twice_or_left_behind(
+        asterisk, observer, tmp_path, ari):
+    """R2: SIGKILL at random phases of random calls; after each restart the app catches up."""
+    rng = random.Random(20261206)
+    server = await _server(asterisk, tmp_path)
+    mark, ids = observer.mark(), []
+    try:
+        for _ in range(20):
+            ids += [await _place(server, src=[rng.choice(["1001", "4011", "2001"])],
+                                 dst=rng.choice(["6002", "4012", "6001", "3001"]), wait_for_pickup=4,
+                                 call_duration=4)
+                    for _ in range(3)]
+            await asyncio.sleep(rng.uniform(0.0, 2.5))
+            server.kill()
+            await server.start()
+        records = [await server.until(cid, lambda r: r["finished"], timeout=30) for cid in ids]
+        deadline = time.monotonic() + 10.0
+        while (left := [c.id for c in await ari.list_channels() if c.id.startswith("cb-")]) \
+                and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        await server.stop()
+    created = Counter(e.channel.id for e in observer.since(mark, "ChannelCreated")
+                      if re.fullmatch(r"cb-.+-src\d+", e.channel.id))   # not the Local ;2 halves
+    outcomes = Counter(r["status_detail"] for r in records)
+    print(f"\nR2: 20 kills, 60 callbacks: {dict(outcomes)}; origin channels created {sum(created.values())}")
+    assert len(records) == 60 and all(len(r["attempts"]) == 1 for r in records)
+    assert all(created[f"cb-{r['attempts'][0]['id']}-src0"] <= 1 for r in records)
+    assert left == []
