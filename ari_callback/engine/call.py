@@ -62,12 +62,15 @@ class CallRunner:
         self.cancel_posted = False
         self._saved_entries = 0
         self._saved_state = machine.state
+        self._saved_legs: dict[str, dict[str, object]] = {}
+        self._saved_snapshot: dict[str, object] | None = None
 
     def adopt(self) -> None:
         """A recovered call: its live legs exist on Asterisk already (reconciliation checks them),
         and the timeline entries it has are stored."""
         self.executor.created.update(leg.id for leg in self.machine.legs.values() if not leg.destroyed)
         self._saved_entries = len(self.machine.timeline)
+        self._saved_legs = {leg.id: leg_row(leg) for leg in self.machine.legs.values()}
 
     def post(self, event: ev.CallEvent) -> None:
         self.queue.put_nowait(event)
@@ -112,17 +115,22 @@ class CallRunner:
             await self.executor.run(commands)
 
     async def persist(self) -> bool:
-        """Write the attempt's state, its legs and the new timeline entries (one transaction).
-        False if it could not be written."""
+        """Write what this step changed: the attempt's state and snapshot, the legs that
+        changed, the new timeline entries (one transaction). A step that changed nothing (an
+        event only noted, a stale timer) writes nothing. False if it could not be written."""
         m = self.machine
+        snapshot = stored_snapshot(m)
+        if snapshot == self._saved_snapshot:
+            return True
         entries = m.timeline[self._saved_entries:]
         rows = tuple({"seq": self._saved_entries + i, "at": e.at, "kind": e.kind, "leg_id": e.leg_id,
                       "detail": e.detail} for i, e in enumerate(entries))
+        legs = {leg.id: leg_row(leg) for leg in m.legs.values()}
+        changed = tuple(row for leg_id, row in legs.items() if self._saved_legs.get(leg_id) != row)
         progress = Progress(state=m.state, status_detail=m.status_detail, ended_by=m.ended_by,
                             winner_leg=m.winner, connected_at=m.connected_at, ended_at=m.ended_at,
-                            at=self.clock(), legs=tuple(leg_row(leg) for leg in m.legs.values()),
-                            timeline=rows, previous_state=self._saved_state, final=m.finished,
-                            snapshot=stored_snapshot(m))
+                            at=self.clock(), legs=changed, timeline=rows, previous_state=self._saved_state,
+                            final=m.finished, snapshot=snapshot)
         try:
             await self.store.save_attempt(self.lease, progress)
         except LeaseLost as exc:
@@ -134,7 +142,7 @@ class CallRunner:
             log.exception("call %s: could not save progress", self.call_id)
             return False
         self._saved_entries += len(rows)
-        self._saved_state = m.state
+        self._saved_state, self._saved_legs, self._saved_snapshot = m.state, legs, snapshot
         return True
 
     async def _save_final(self) -> None:
