@@ -33,6 +33,11 @@ _BY_CAUSE = {
     34: CONGESTED, 38: CONGESTED, 41: CONGESTED, 42: CONGESTED, 44: CONGESTED,
     127: UNANSWERED,
 }
+FINAL_DIALSTATUS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER"})
+
+# Hang-up reasons we give Asterisk that already say how a leg ended.
+_BY_OUR_REASON = {"no_answer": UNANSWERED, "busy": BUSY, "congestion": CONGESTED, "answered_elsewhere": ELSEWHERE}
+
 _BY_DIALSTATUS = {
     "BUSY": BUSY, "CONGESTION": CONGESTED, "NOANSWER": UNANSWERED,
     "CHANUNAVAIL": UNREACHABLE, "CANCEL": UNANSWERED, "INVALIDARGS": INVALID_NUMBER,
@@ -54,3 +59,22 @@ def classify(cause: int | None, dialstatus: str | None = None, answered: bool = 
         if named is not None:
             return named
     return UNKNOWN if not cause else UNREACHABLE
+
+
+def leg_outcome(cause: int | None, dialstatus: str, answered: bool, hangup_reason: str = "") -> str:
+    """How a leg of a callback ended: the one rule for a leg's ``outcome`` and the kind in the
+    call's ``<side>_<kind>``, most specific first: the reason we hung it up with (our timers,
+    a BUSY we acted on, another origin answering), a specific Q.850 cause (603 gives 21 with a
+    mere Dial NOANSWER), a final Dial status (Local channels report cause 0 for busy,
+    CHANUNAVAIL has none)."""
+    if hangup_reason in _BY_OUR_REASON:
+        return _BY_OUR_REASON[hangup_reason]
+    if cause not in (None, 0, NORMAL_CLEARING) or dialstatus.upper() not in FINAL_DIALSTATUS:
+        kind = classify(cause, dialstatus, answered)
+    else:
+        kind = classify(None, dialstatus)
+    if not answered and kind in (NORMAL, ELSEWHERE):
+        # Cleared before anyone picked up (a dialplan Hangup(), a fork answered elsewhere on
+        # the far side): for this call, nobody answered.
+        return UNANSWERED
+    return kind

@@ -14,11 +14,8 @@ from .states import (ANNOUNCE, ANNOUNCING, CALLING_SRC, DST_RING, DURATION, ENDI
                      TERMINAL, XFER_RING)
 from .transfer import DigitCollector
 
-FINAL_DIALSTATUS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER"})
+FINAL_DIALSTATUS = causes.FINAL_DIALSTATUS
 BACKSTOP_MARGIN = 2   # seconds between our call_duration timer and Asterisk's TIMEOUT(absolute)
-
-# Hang-up reasons we give Asterisk that already say how a leg ended.
-_REASON_KIND = {"no_answer": causes.UNANSWERED, "busy": causes.BUSY, "congestion": causes.CONGESTED}
 
 
 class CallRecord:
@@ -84,7 +81,8 @@ class CallRecord:
                 leg.answered_at = now
                 self._note(now, "answered", leg.id)
             case ev.LegDialStatus(status=status):
-                leg.dialstatus = status
+                if not leg.destroyed:   # a destroyed leg's outcome is decided from what it had
+                    leg.dialstatus = status
                 self._note(now, "dial_status", leg.id, status=status)
             case ev.LegHangup(cause=cause) if not leg.gone:
                 leg.hangup_at = now
@@ -92,10 +90,12 @@ class CallRecord:
             case ev.LegDestroyed() if not leg.destroyed:
                 leg.ended_at, leg.cause, leg.cause_txt = now, event.cause, event.cause_txt
                 leg.tech_cause = event.tech_cause
+                leg.outcome = self._leg_kind(leg)
                 self._note(now, "ended", leg.id, cause=event.cause, cause_txt=event.cause_txt,
                            tech_cause=event.tech_cause)
             case ev.LegFailed() if not leg.destroyed:
                 leg.ended_at, leg.cause_txt = now, event.detail
+                leg.outcome = self._leg_kind(leg)
                 self._note(now, "failed", leg.id, detail=event.detail)
             case ev.DtmfReceived(digit=digit):
                 self._note(now, "dtmf_received", leg.id, digit=digit)
@@ -209,29 +209,18 @@ class CallRecord:
         return out + [self._hangup(leg, reason, now) for leg in self.legs.values() if not leg.leaving]
 
     def _leg_kind(self, leg: Leg) -> str:
-        """How a leg ended, most specific first: the reason we hung it up with (our timers, a
-        BUSY we acted on), a specific Q.850 cause (603 gives 21 with a mere Dial NOANSWER),
-        a final Dial status (Local channels report cause 0 for busy, CHANUNAVAIL has none)."""
-        if leg.hangup_reason in _REASON_KIND:
-            return _REASON_KIND[leg.hangup_reason]
-        if leg.cause not in (None, 0, causes.NORMAL_CLEARING) or leg.dialstatus.upper() not in FINAL_DIALSTATUS:
-            kind = causes.classify(leg.cause, leg.dialstatus, leg.answered)
-        else:
-            kind = causes.classify(None, leg.dialstatus)
-        if not leg.answered and kind in (causes.NORMAL, causes.ELSEWHERE):
-            # Cleared before anyone picked up (a dialplan Hangup(), a fork answered elsewhere
-            # on the far side): for this call, nobody answered.
-            return causes.UNANSWERED
-        return kind
+        return causes.leg_outcome(leg.cause, leg.dialstatus, leg.answered, leg.hangup_reason)
 
     def _blamed_kind(self) -> str:
+        """The kind in ``<side>_<kind>``: read from the blamed legs' stored outcomes, so the call
+        and its legs never tell two stories (every leg is destroyed, so each has one)."""
         if self._blame == SRC:
-            kinds = [self._leg_kind(leg) for leg in self._legs(SRC)]
+            kinds = [leg.outcome for leg in self._legs(SRC)]
             for preferred in (causes.BUSY, causes.UNANSWERED, causes.REJECTED):
                 if preferred in kinds:
                     return preferred
             return kinds[0] if kinds else causes.UNKNOWN
-        return self._leg_kind(self.legs[self._blame]) if self._blame else causes.UNKNOWN
+        return self.legs[self._blame].outcome if self._blame else causes.UNKNOWN
 
     def _settle(self, now: float) -> list[cmd.Command]:
         """Finish once the call is ending and Asterisk has destroyed every leg."""

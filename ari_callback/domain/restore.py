@@ -9,13 +9,13 @@ was away is then fed in as ordinary events by the engine, and ``Resume`` re-arms
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Mapping, Sequence
 
+from . import causes
 from .legs import DST, SRC, Leg
 from .machine import CallMachine
 from .plan import CallPlan
-from .snapshot import machine_from_snapshot, machine_snapshot
+from .snapshot import leg_to_dict, machine_from_snapshot, machine_snapshot
 from .states import CALLING_DST, CANCELLED, COMPLETED, FAILED, TRANSFERRING
 
 _LEG_COLUMNS = ("created_at", "ringing_at", "progress_at", "answered_at", "hangup_at", "ended_at", "cause",
@@ -36,7 +36,7 @@ def snapshot_from_rows(plan: CallPlan, call: Mapping[str, Any], legs: Sequence[M
     data.update(state=call["status"], status_detail=status_detail, ended_by=call.get("ended_by") or "",
                 winner=call.get("winner_leg"), a_party=call.get("winner_leg"),
                 connected_at=call.get("connected_at"), was_connected=call.get("connected_at") is not None)
-    data["legs"] = [dataclasses.asdict(_leg(row)) for row in legs]
+    data["legs"] = [leg_to_dict(_leg(row)) for row in legs]
     data["timeline"] = [{"at": e["at"], "kind": e["kind"], "leg_id": e.get("leg_id"),
                          "detail": dict(e.get("detail") or {})} for e in sorted(timeline, key=lambda e: e["seq"])]
     dst = [row["id"] for row in data["legs"] if row["role"] == DST]
@@ -58,6 +58,8 @@ def _leg(row: Mapping[str, Any]) -> Leg:
     leg.hangup_reason, leg.outcome = leg.hangup_reason or "", leg.outcome or ""
     if leg.hangup_reason:   # we had asked Asterisk to hang it up
         leg.hangup_requested_at = leg.hangup_at or leg.created_at
+    if leg.destroyed and not leg.outcome:   # stored before legs kept their outcome
+        leg.outcome = causes.leg_outcome(leg.cause, leg.dialstatus, leg.answered, leg.hangup_reason)
     return leg
 
 

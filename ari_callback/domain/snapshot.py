@@ -194,17 +194,24 @@ _LEG_FIELDS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+def leg_to_dict(leg: Leg) -> dict[str, Any]:
+    """Every field of a leg (its outcome included), JSON-safe: one list of a leg's fields for
+    whoever stores or shows legs."""
+    return {key: getattr(leg, key) for key in _LEG_FIELDS}
+
+
+def leg_from_dict(data: Mapping[str, Any], where: str = "leg") -> Leg:
+    _expect_keys(data, set(_LEG_FIELDS), where)
+    return Leg(**{key: load(data[key], f"{where}.{key}") for key, load in _LEG_FIELDS.items()})
+
+
 def _dump_legs(legs: Mapping[str, Leg]) -> list[dict[str, Any]]:
-    return [{key: getattr(leg, key) for key in _LEG_FIELDS} for leg in legs.values()]
+    return [leg_to_dict(leg) for leg in legs.values()]
 
 
 def _load_legs(value: Any, where: str) -> dict[str, Leg]:
-    legs: dict[str, Leg] = {}
-    for i, row in enumerate(_checked(list)(value, where)):
-        _expect_keys(row, set(_LEG_FIELDS), f"{where}[{i}]")
-        leg = Leg(**{key: load(row[key], f"{where}[{i}].{key}") for key, load in _LEG_FIELDS.items()})
-        legs[leg.id] = leg
-    return legs
+    legs = [leg_from_dict(row, f"{where}[{i}]") for i, row in enumerate(_checked(list)(value, where))]
+    return {leg.id: leg for leg in legs}
 
 
 def _dump_timeline(timeline: list[TimelineEntry]) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from ari_callback.domain import events as ev
 from ari_callback.domain.legs import Leg
 from ari_callback.domain.machine import CallMachine, IllegalTransition
-from ari_callback.domain.snapshot import _LEG_FIELDS, _MACHINE_FIELDS, machine_from_snapshot, machine_snapshot
+from ari_callback.domain.snapshot import (_LEG_FIELDS, _MACHINE_FIELDS, leg_from_dict, leg_to_dict, machine_from_snapshot,
+                                          machine_snapshot)
 from ari_callback.domain.states import TERMINAL
 
 from .test_domain_machine_model import DIGITS, FakeAsterisk, plans
@@ -164,3 +165,21 @@ def test_given_a_snapshot_of_another_version_then_refused():
     data["version"] = 2
     with pytest.raises(ValueError, match="version"):
         machine_from_snapshot(data)
+
+
+def test_given_an_ended_leg_when_stored_alone_then_every_field_and_its_outcome_come_back():
+    m = CallMachine(a_plan())
+    for now, event in enumerate([ev.Start(), ev.LegRinging("cb-t-src0"), ev.LegDialStatus("cb-t-src0", "BUSY"),
+                                 ev.LegDestroyed("cb-t-src0", 17, "User busy", 486)], start=1):
+        m.handle(event, float(now))
+    leg = m.legs["cb-t-src0"]
+    data = leg_to_dict(leg)
+    assert json_safe(data) and data["outcome"] == "busy" and data["tech_cause"] == 486
+    assert leg_from_dict(json.loads(json.dumps(data))) == leg
+
+
+def test_given_a_leg_dict_with_an_unknown_key_then_refused_naming_it():
+    data = leg_to_dict(Leg("x", "src", "1001"))
+    data["colour"] = "red"
+    with pytest.raises(ValueError, match="colour"):
+        leg_from_dict(data)
