@@ -126,7 +126,7 @@ def test_given_a_machine_with_every_field_set_when_loaded_then_nothing_is_lost()
                                  ev.LegDialStatus("cb-t-dst", "BUSY"), ev.LegHangup("cb-t-dst", 17),
                                  ev.LegDestroyed("cb-t-dst", 17, "User busy", 486)], start=1):
         m.handle(event, float(now))
-    assert m.state == "transferring" and m._first_failure == "cb-t-dst" and m.transfers_used
+    assert m.state == "transferring" and m.first_failure == "cb-t-dst" and m.transfers_used
     assert everything(through_json(m)) == everything(m)
 
 
