@@ -80,7 +80,7 @@ class Twins:
         self.step(draw(st.sampled_from(likely if source == "likely" and likely else self.fake.anything())))
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=plans(), data=st.data())
 def test_given_a_machine_saved_at_any_step_when_loaded_then_it_goes_on_exactly_as_the_original(plan, data):
     twins = Twins(plan)
