@@ -81,9 +81,10 @@ class CallbackView(BaseModel):
 
 def leg_view(row: dict) -> LegView:
     times = {name: iso(row.get(name)) for name in LEG_TIMES}
-    outcome = row.get("outcome") or ""
-    if not outcome and row.get("ended_at") is not None:
-        outcome = causes.classify(row.get("cause"), row.get("dialstatus"), row.get("answered_at") is not None)
+    outcome = row.get("outcome") or ""   # decided once, by the machine, when the leg ended
+    if not outcome and row.get("ended_at") is not None:   # a leg stored before it did
+        outcome = causes.leg_outcome(row.get("cause"), row.get("dialstatus") or "",
+                                     row.get("answered_at") is not None, row.get("hangup_reason") or "")
     return LegView(id=row["id"], role=row["role"], number=row["number"], index=row.get("idx", 0), **times,
                    cause=row.get("cause"), cause_txt=row.get("cause_txt") or "", sip_code=row.get("tech_cause"),
                    dialstatus=row.get("dialstatus") or "", hangup_reason=row.get("hangup_reason") or "",
