@@ -60,6 +60,8 @@ class InstanceSettings(_Strict):
     lease_seconds: float = Field(15.0, ge=2, le=600, description=(
         "how long a dead instance's calls wait before another instance takes them over"))
     claim_batch: int = Field(50, ge=1, le=1000, description="callbacks claimed per statement")
+    max_calls: int = Field(200, ge=1, le=5000, description=(
+        "attempts this instance runs at once; due work beyond it waits for this or another instance"))
     poll_interval: float = Field(1.0, gt=0, le=60, description="how often due work is looked for")
     cancel_poll_interval: float = Field(0.25, gt=0, le=1, description=(
         "how often cancel requests made on other instances are looked for"))

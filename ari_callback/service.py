@@ -47,7 +47,7 @@ class Runtime:
         i = s.instance
         self.dispatcher = Dispatcher(self.store, self.engine, DispatchSettings(
             instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,
-            claim_batch=i.claim_batch, poll_interval=i.poll_interval,
+            claim_batch=i.claim_batch, max_calls=i.max_calls, poll_interval=i.poll_interval,
             cancel_poll_interval=i.cancel_poll_interval))
         self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app)
         self.engine.attach(self.stream.connected)

@@ -27,6 +27,7 @@ from .engine import Engine
 
 log = logging.getLogger("ari_callback.dispatcher")
 NOT_READY_PAUSE_S = 0.1
+BUSY_PAUSE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class DispatchSettings:
     asterisk: str = "default"
     lease_seconds: float = 15.0
     claim_batch: int = 50
+    max_calls: int = 200
     poll_interval: float = 1.0
     cancel_poll_interval: float = 0.25
 
@@ -100,10 +102,14 @@ class Dispatcher:
                 continue
             woken = self._wake.is_set()
             self._wake.clear()
+            room = min(s.claim_batch, s.max_calls - self.engine.active_calls - len(self._launching))
+            if room <= 0:   # as many calls as this instance takes: look again when one may have ended
+                await asyncio.sleep(BUSY_PAUSE_S)
+                continue
             now = self.clock()
             due = None if woken else await self.store.next_due(s.asterisk)
             if woken or (due is not None and due <= now):
-                claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, s.claim_batch)
+                claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
                 await self._launch_all(claims)
                 if claims:
                     continue
