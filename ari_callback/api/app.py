@@ -11,13 +11,20 @@ from pydantic import BaseModel
 
 from .. import __version__
 from ..config import Settings
+from ..callbacks import ServiceError
 from . import errors, native, pbx, voice
 
 
 class Health(BaseModel):
     status: str
     asterisk_connected: bool
+    store_ok: bool
+    store_problem: str | None = None
     active_calls: int
+
+
+class Ready(BaseModel):
+    status: str
 
 
 def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> FastAPI:
@@ -40,10 +47,23 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
 
     @app.get("/health", response_model=Health, tags=["operations"])
     async def health(request: Request) -> Health:
-        """No key needed: whether the service is up and connected to Asterisk."""
-        engine = request.app.state.service.engine
-        connected = engine.ready()
-        return Health(status="ok" if connected else "degraded", asterisk_connected=connected,
-                      active_calls=engine.active_calls)
+        """No key needed: whether the service is up, connected to Asterisk, and its database
+        usable (the file it opened still there and writable, or the server answering)."""
+        service = request.app.state.service
+        connected, problem = service.engine.ready(), await service.store.problem()
+        return Health(status="ok" if connected and problem is None else "degraded", asterisk_connected=connected,
+                      store_ok=problem is None, store_problem=problem, active_calls=service.engine.active_calls)
+
+    @app.get("/readyz", response_model=Ready, tags=["operations"], responses=errors.responses(503))
+    async def readyz(request: Request) -> Ready:
+        """No key needed: 200 when this instance can take callbacks (Asterisk connected, database
+        usable), else 503 ``not_ready`` saying why: for a load balancer's health check."""
+        service = request.app.state.service
+        problem = await service.store.problem()
+        if problem is not None:
+            raise ServiceError(503, "not_ready", f"the database is not usable: {problem}")
+        if not service.engine.ready():
+            raise ServiceError(503, "not_ready", "not connected to Asterisk")
+        return Ready(status="ready")
 
     return app

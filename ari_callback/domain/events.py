@@ -107,6 +107,14 @@ class BridgeFailed:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class AsteriskLost:
+    """Asterisk restarted since the call's legs were made: they went with it. Whoever seemed to
+    hang up first did not; the outcome says that Asterisk went away."""
+
+    detail: str = ""
+
+
 CallEvent = (Start | Resume | Cancel | LegRinging | LegProgress | LegAnswered | LegReady | LegDialStatus
              | LegHangup | LegDestroyed | LegFailed | PlaybackDone | DtmfReceived | TransferRequested
-             | TimerFired | BridgeFailed)
+             | TimerFired | BridgeFailed | AsteriskLost)

@@ -65,6 +65,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 for _state in ACTIVE:
     TRANSITIONS[(_state, "cancel")] = ENDING
     TRANSITIONS[(_state, "error")] = ENDING
+    TRANSITIONS[(_state, "asterisk_lost")] = ENDING
     TRANSITIONS[(_state, "extra_answer")] = _state
     TRANSITIONS[(_state, "leg_dial_failed")] = _state
 for _state in (ANNOUNCING, CALLING_DST, CONNECTED, TRANSFERRING):
@@ -116,6 +117,8 @@ class CallMachine(CallRecord):
                 return "cancel"
             case ev.BridgeFailed():
                 return "error" if self.state in ACTIVE else "noted"
+            case ev.AsteriskLost():
+                return "asterisk_lost" if self.state in ACTIVE else "noted"
             case ev.LegAnswered():
                 return self._label_answer(leg)
             case ev.LegReady():
@@ -230,6 +233,11 @@ class CallMachine(CallRecord):
     def _error(self, event: ev.BridgeFailed, leg: None, now: float) -> list[cmd.Command]:
         return self.end_call(FAILED, "error", now)
 
+    def _asterisk_lost(self, event: ev.AsteriskLost, leg: None, now: float) -> list[cmd.Command]:
+        self.note(now, "asterisk_lost", None, detail=event.detail)
+        self.ended_by = "asterisk"
+        return self.end_call(FAILED, "asterisk_lost", now)
+
     # Label -> what it does: the ending here, the rest by concern in their own modules.
     _ACTIONS: dict[str, Callable[..., list[cmd.Command]]] = {
         "start": origins.ring_all, "src_answered": origins.first_answered,
@@ -245,5 +253,5 @@ class CallMachine(CallRecord):
         "public_transfer": transfer.asked, "dtmf": transfer.digit, "transfer_answered": transfer.answered,
         "transfer_failed": transfer.failed,
         "duration_limit": limits.duration_reached, "resume": limits.resume,
-        "party_hangup": _party_hangup, "cancel": _cancel, "error": _error,
+        "party_hangup": _party_hangup, "cancel": _cancel, "error": _error, "asterisk_lost": _asterisk_lost,
     }

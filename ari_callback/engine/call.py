@@ -28,8 +28,9 @@ from .timers import CallTimers
 
 log = logging.getLogger("ari_callback.engine")
 TEARDOWN_SECONDS = 10.0
-# The last step of a call decides the callback's outcome: worth waiting for the database.
-FINAL_SAVE_TRIES, FINAL_SAVE_PAUSE_S = 20, 0.5
+# The last step of a call decides the callback's outcome: it is retried until the database
+# takes it (or the process stops: then recovery at the next start finds the legs gone).
+FINAL_SAVE_FIRST_PAUSE_S, FINAL_SAVE_MAX_PAUSE_S = 0.2, 5.0
 
 
 def leg_row(leg: Leg) -> dict[str, object]:
@@ -146,14 +147,18 @@ class CallRunner:
         return True
 
     async def _save_final(self) -> None:
-        """The outcome must reach the store, or the callback would look busy for ever."""
-        for _ in range(FINAL_SAVE_TRIES):
-            if self._saved_state == self.machine.state or self.lost:
-                return
+        """The outcome must reach the store, or the callback would look busy for ever: while
+        the database is away (locked, read-only, full), keep trying, and say when it worked."""
+        pause, tries = FINAL_SAVE_FIRST_PAUSE_S, 0
+        while self._saved_state != self.machine.state and not self.lost:
             if await self.persist():
+                if tries:
+                    log.warning("call %s: outcome %s saved after %d failed tries", self.call_id,
+                                self.machine.state, tries)
                 return
-            await asyncio.sleep(FINAL_SAVE_PAUSE_S)
-        log.error("call %s: its outcome %s could not be saved", self.call_id, self.machine.state)
+            tries += 1
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, FINAL_SAVE_MAX_PAUSE_S)
 
     async def _teardown(self) -> None:
         """Best effort when the task dies or is cancelled: no channel or bridge left behind."""

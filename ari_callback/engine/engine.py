@@ -119,11 +119,15 @@ class Engine:
         # Only legs Asterisk had accepted before we look can be missing from what we see.
         candidates = [(runner, leg_id) for runner in runners for leg_id in runner.executor.created]
         state = await asterisk.snapshot(self.ari, self.app)
+        lost = set()
         for runner, leg_id in candidates:
             leg = runner.machine.legs.get(leg_id)
             if leg is None or leg.destroyed:
                 continue
             if leg_id not in state.channel_ids:
+                if _restarted_since(state, leg.created_at) and runner not in lost:
+                    lost.add(runner)   # first, so the call is not put down to a party hanging up
+                    runner.post(ev.AsteriskLost(f"Asterisk restarted at {state.started_at:.3f}"))
                 runner.post(ev.LegDestroyed(leg_id, None, "gone while we were disconnected"))
             elif not leg.answered and leg_id in state.up and (leg.role != "src" or leg_id in state.stasis):
                 # An origin counts as answered once it is in Stasis (as StasisStart says).
@@ -147,3 +151,7 @@ class Engine:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=2.0)
+
+
+def _restarted_since(state: asterisk.AsteriskState, created_at: float | None) -> bool:
+    return state.started_at is not None and created_at is not None and state.started_at > created_at

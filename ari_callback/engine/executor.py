@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 from ..ari.client import AriClient
@@ -111,16 +112,26 @@ class AsteriskState:
     app_bridge_ids: frozenset[str]    # the bridges our app created or is subscribed to
     up: frozenset[str] = frozenset()  # channels in state Up (answered)
     stasis: frozenset[str] = frozenset()   # channels in any Stasis app (ours or an adopted one's)
+    started_at: float | None = None   # when Asterisk last started (epoch), if it says
 
 
 async def snapshot(ari: AriClient, app: str) -> AsteriskState:
     """What Asterisk has now, for reconciliation."""
     channels = await ari.list_channels()
     application = await ari.get_application(app)
+    info = await ari.asterisk_info()
     return AsteriskState(frozenset(c.id for c in channels), frozenset(application.get("channel_ids", [])),
                          frozenset(application.get("bridge_ids", [])),
                          frozenset(c.id for c in channels if c.state == "Up"),
-                         frozenset(c.id for c in channels if c.dialplan.app_name == "Stasis"))
+                         frozenset(c.id for c in channels if c.dialplan.app_name == "Stasis"),
+                         _epoch(((info.get("status") or {}).get("startup_time"))))
+
+
+def _epoch(iso: object) -> float | None:
+    try:
+        return datetime.fromisoformat(str(iso)).timestamp() if iso else None
+    except ValueError:
+        return None
 
 
 async def subscribe(ari: AriClient, app: str, channel_ids: list[str], bridge_id: str | None) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import (WRITE, DuplicateCallback, LimitReached, StoreError, StoreUnavailable, migrate,
                  open_engine, translated)
 from .dispatch import DispatchQueries
+from .integrity import DatabaseFile
 from .progress import ProgressWrites
 from .records import Admission, CallbackView, NewCallback
 from .reads import load_attempts
@@ -31,9 +32,27 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries):
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = engine.execution_options(**WRITE)
+        self._file = file
+
+    def check_file(self) -> None:
+        """Before a write: the SQLite file must still be the one opened (see integrity.py)."""
+        if self._file is not None:
+            self._file.check()
+
+    async def problem(self) -> str | None:
+        """What keeps the store from working now, or None: for ``/readyz``."""
+        try:
+            self.check_file()
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except StoreUnavailable as exc:
+            return str(exc)
+        except Exception as exc:   # whatever the driver says when the database is away
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     @classmethod
     async def open(cls, url: str) -> CallbackStore:
@@ -41,10 +60,11 @@ class CallbackStore(ProgressWrites, DispatchQueries):
         engine = await open_engine(url)
         try:
             await migrate(engine)
+            file = DatabaseFile.of(url)
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, file)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -56,6 +76,7 @@ class CallbackStore(ProgressWrites, DispatchQueries):
         row = dict(id=new.id, client_id=new.client_id, api=new.api, status=new.status,
                    request=new.request, plan=new.plan, created_at=new.created_at,
                    updated_at=new.created_at, due_at=new.due_at, asterisk=new.asterisk)
+        self.check_file()
         with translated("storing a callback"):
             async with self._writer.begin() as conn:
                 if admission is not None:
@@ -86,6 +107,7 @@ class CallbackStore(ProgressWrites, DispatchQueries):
         """Mark the callback for cancelling. One still waiting is cancelled here and now; one
         being dialled is cancelled by its owner, which looks for the mark (``cancel_requests``).
         Returns the callback as it was, or None if the client has no such callback."""
+        self.check_file()
         with translated("cancelling a callback"):
             async with self._writer.begin() as conn:
                 query = (select(*_VIEW_COLUMNS).where(_CB.id == callback_id, _CB.client_id == client_id)

@@ -35,6 +35,8 @@ class DispatchQueries:
     engine: AsyncEngine
     _writer: AsyncEngine
 
+    def check_file(self) -> None: ...
+
     async def claim_due(self, instance: str, asterisk: str, now: float, lease_s: float,
                         limit: int) -> list[Claim]:
         """Take up to ``limit`` waiting callbacks that are due, oldest due first, each with a
@@ -46,6 +48,7 @@ class DispatchQueries:
                 .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
                         fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
                 .returning(*_RETURNED))
+        self.check_file()
         with translated("claiming due callbacks"):
             async with self._writer.begin() as conn:
                 claimed = _in_due_order((await conn.execute(stmt)).mappings().all())

@@ -34,6 +34,8 @@ class ProgressWrites:
     engine: AsyncEngine
     _writer: AsyncEngine
 
+    def check_file(self) -> None: ...
+
     async def save_attempt(self, lease: Lease, progress: Progress) -> None:
         """Write one step: all or nothing. Raises ``LeaseLost`` when another instance has the
         callback now: the caller must stop acting on the call."""
@@ -42,6 +44,7 @@ class ProgressWrites:
         entry_rows = rows(ids, progress.timeline, TIMELINE_FIELDS, _ENTRY_REQUIRED, {}, "timeline entry")
         for row in entry_rows:
             row["detail"] = row["detail"] or {}
+        self.check_file()
         with translated("saving an attempt's progress"):
             try:
                 async with self._writer.begin() as conn:

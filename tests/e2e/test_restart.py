@@ -16,6 +16,8 @@ import httpx
 import pytest
 import yaml
 
+from ari_callback.bundled import BundledAsterisk
+
 from .conftest import API_KEY
 from .test_cli import BIN, _config, _free_port, _wait_listening
 
@@ -222,3 +224,42 @@ async def test_given_20_kills_at_random_moments_then_nothing_is_lost_dialled_twi
     assert len(records) == 60 and all(len(r["attempts"]) == 1 for r in records)
     assert all(created[f"cb-{r['attempts'][0]['id']}-src0"] <= 1 for r in records)
     assert left == []
+
+
+async def test_given_the_database_file_deleted_while_serving_then_503_and_not_ready(asterisk, tmp_path):
+    server = await _server(asterisk, tmp_path)
+    try:
+        kept = await _place(server, src=["1001"], dst="6001")
+        await server.until(kept, lambda r: r["finished"], timeout=20)
+        assert (await server.http.get("/readyz")).status_code == 200
+        (tmp_path / "data" / "ari-callback.db").unlink()
+        created = await server.http.post("/v1/callbacks", json={"src": ["1001"], "dst": "6001"})
+        ready = await server.http.get("/readyz")
+        health = (await server.http.get("/health")).json()
+    finally:
+        await server.stop()
+    assert (created.status_code, created.json()["error_id"]) == (503, "store_unavailable")
+    assert (ready.status_code, ready.json()["error_id"]) == (503, "not_ready")
+    assert (health["status"], health["store_ok"]) == ("degraded", False) and "gone" in health["store_problem"]
+
+
+@pytest.fixture
+def own_asterisk():
+    bundled = BundledAsterisk(name="ari-callback-asterisk-test-restart", http_port=18288, sip_port=15260)
+    bundled.up(timeout=120)
+    yield bundled
+    bundled.down()
+
+
+async def test_given_asterisk_restarted_mid_call_then_the_call_says_asterisk_went_away(own_asterisk, tmp_path):
+    server = await _server(own_asterisk, tmp_path)
+    try:
+        call_id = await _place(server, src=["1001"], dst="1002")
+        await server.until(call_id, lambda r: r["state"] == "connected")
+        own_asterisk.down()
+        own_asterisk.up(timeout=120)
+        record = await server.until(call_id, lambda r: r["finished"], timeout=40)
+    finally:
+        await server.stop()
+    assert (record["status"], record["status_detail"], record["ended_by"]) == ("failed", "asterisk_lost", "asterisk")
+    assert "asterisk_lost" in [e["kind"] for e in record["timeline"]]

@@ -1116,3 +1116,22 @@ def test_given_restored_while_origins_ring_when_resumed_then_src_ring_timer_rear
 def test_given_new_call_when_resumed_then_it_starts():
     call = Call()
     assert of(cmd.Originate, call(ev.Resume())) and call.state == "calling_src"
+
+
+def test_given_a_connected_call_when_asterisk_restarted_then_failed_asterisk_lost_not_a_party_hangup():
+    call = connected()
+    call(ev.AsteriskLost("Asterisk restarted"))
+    assert call.state == "ending"
+    call(ev.LegDestroyed(SRC0, None, "gone while we were disconnected"))
+    call(ev.LegDestroyed(DST, None, "gone while we were disconnected"))
+    assert (call.state, call.m.status_detail, call.m.ended_by) == ("failed", "asterisk_lost", "asterisk")
+    assert "asterisk_lost" in [e.kind for e in call.m.timeline]
+
+
+def test_given_a_finished_call_when_asterisk_lost_arrives_then_nothing_changes():
+    call = connected()
+    call.destroy(DST)
+    call.destroy(SRC0)
+    final = (call.state, call.m.status_detail, call.m.ended_by)
+    assert call(ev.AsteriskLost()) == []
+    assert (call.state, call.m.status_detail, call.m.ended_by) == final

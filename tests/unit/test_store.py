@@ -247,3 +247,42 @@ async def test_given_postgres_down_when_used_then_every_call_raises_store_unavai
                 await attempt
     finally:
         await down.close()
+
+
+# ------------------------------------------------------------------------------ integrity
+async def test_given_the_sqlite_file_deleted_while_open_then_writes_fail_and_the_problem_is_named(tmp_path):
+    path = tmp_path / "data" / "callbacks.db"
+    opened = await CallbackStore.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        await new(opened, "kept")
+        assert await opened.problem() is None
+        path.unlink()
+        with pytest.raises(StoreUnavailable, match="gone"):
+            await new(opened, "lost")
+        with pytest.raises(StoreUnavailable, match="gone"):
+            await opened.claim_due(ME, PBX, T0, 15.0, 1)
+        assert "gone" in await opened.problem()
+    finally:
+        await opened.close()
+
+
+async def test_given_the_sqlite_file_replaced_while_open_then_writes_fail(tmp_path):
+    path = tmp_path / "callbacks.db"
+    opened = await CallbackStore.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        other = tmp_path / "other.db"
+        other.write_bytes(path.read_bytes())
+        other.replace(path)
+        with pytest.raises(StoreUnavailable, match="replaced"):
+            await new(opened)
+        assert "replaced" in await opened.problem()
+    finally:
+        await opened.close()
+
+
+async def test_given_postgres_down_then_the_problem_is_named(closed_port):
+    down = CallbackStore(await open_engine(f"postgresql+asyncpg://u:p@127.0.0.1:{closed_port}/db"))
+    try:
+        assert await down.problem()
+    finally:
+        await down.close()
