@@ -55,7 +55,8 @@ class Dispatcher:
         self._wake.set()
 
     def start(self) -> None:
-        loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "cancels": self._cancel_loop}
+        loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "cancels": self._cancel_loop,
+                 "cancel-notices": self._cancel_notices}
         self._tasks = [asyncio.create_task(self._forever(name, loop), name=f"dispatcher-{name}")
                        for name, loop in loops.items()]
 
@@ -145,6 +146,11 @@ class Dispatcher:
             if self.engine.by_callback:
                 for callback_id in await self.store.cancel_requests(self.settings.instance):
                     self.engine.cancel(callback_id)
+
+    async def _cancel_notices(self) -> None:
+        """PostgreSQL pushes cancel requests as they commit; the polling above is the backstop."""
+        await self.store.listen_for_cancels(self.engine.cancel)
+        await asyncio.Event().wait()   # nothing pushed on this database: only the polling
 
     # ------------------------------------------------------------------------ launching
     async def _launch_all(self, claims: list[Claim]) -> None:

@@ -8,7 +8,7 @@ to the one that finishes it (``client_usage``), so limits hold across instances.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,11 +17,12 @@ from .db import (WRITE, DuplicateCallback, LimitReached, StoreError, StoreUnavai
                  open_engine, translated)
 from .dispatch import DispatchQueries
 from .integrity import DatabaseFile
+from .notify import listen_for_cancels, notify_cancel
 from .progress import ProgressWrites
 from .records import Admission, CallbackView, NewCallback
 from .reads import load_attempts
 from .sql import dialect_insert, event, release_usage, write_events
-from .tables import FINISHED, WAITING, callbacks, client_usage
+from .tables import DIALLING, FINISHED, WAITING, callbacks, client_usage
 
 __all__ = ["CallbackStore", "CallbackView", "DuplicateCallback", "LimitReached", "StoreError",
            "StoreUnavailable"]
@@ -123,7 +124,13 @@ class CallbackStore(ProgressWrites, DispatchQueries):
                     await write_events(conn, [event(now, client_id, callback_id, "callback", "cancelled",
                                                     previous=found["status"], status_detail="cancelled")])
                 await conn.execute(update(callbacks).where(_CB.id == callback_id).values(values))
+                if found["status"] == DIALLING:
+                    await notify_cancel(conn, callback_id)
                 return CallbackView(**found)
+
+    async def listen_for_cancels(self, on_cancel: Callable[[str], None]) -> None:
+        """Cancel requests as they are made on any instance (PostgreSQL; returns on SQLite)."""
+        await listen_for_cancels(self.engine.url, on_cancel)
 
     # -------------------------------------------------------------------------- reads
     async def get(self, callback_id: str, *, client_id: str | None = None) -> CallbackView | None:

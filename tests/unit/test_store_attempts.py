@@ -237,3 +237,23 @@ async def test_given_usage_rows_then_the_count_is_what_admission_sees(store):
     async with store.engine.connect() as conn:
         rows = (await conn.execute(select(client_usage.c.client_id, client_usage.c.active))).all()
     assert [tuple(r) for r in rows] == [("acme", 2)]
+
+
+async def test_given_a_listener_when_a_dialled_callback_is_cancelled_then_postgresql_pushes_its_id(store):
+    heard: list[str] = []
+    listening = asyncio.create_task(store.listen_for_cancels(heard.append))
+    try:
+        await new(store)
+        await claim_one(store, ME)
+        await asyncio.sleep(0.5)   # the listener's connection is up
+        await store.request_cancel("c1", "acme", T0 + 1)
+        for _ in range(50):
+            if heard or listening.done():
+                break
+            await asyncio.sleep(0.05)
+        if store.engine.dialect.name == "postgresql":
+            assert heard == ["c1"]
+        else:   # SQLite has no notifications: the listener returns, the owner polls
+            assert listening.done() and heard == []
+    finally:
+        listening.cancel()
