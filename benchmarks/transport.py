@@ -187,7 +187,10 @@ async def main(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                                         container_pid(args.container))
             finally:
                 await rig.close()
-            return report(tallies, args.calls, (load_before, os.getloadavg()[0]))
+            load = (load_before, os.getloadavg()[0])
+            rows = report(tallies, args.calls, load)
+            rows["run"] = {"calls": args.calls, "load_before": load[0], "load_after": load[1]}
+            return rows
         finally:
             if not args.keep:
                 await asyncio.to_thread(asterisk.down)
