@@ -14,6 +14,11 @@ What Asterisk does that shapes this (verified on 22.10.1):
 * ``RESTResponse`` frames go through the application's event filter like events: a filter
   that does not allow ``RESTResponse`` swallows every answer (the stream always allows it).
 * Requests on one websocket run one at a time; see :mod:`ari_callback.ari.busy`.
+* Asterisk builds each outgoing websocket frame on its thread's stack (``ast_websocket_write``
+  uses ``alloca``). A 373 KB ``RESTResponse`` (``GET /channels`` with 800 channels) arrived;
+  a 650 KB one (1,400 channels) killed Asterisk with SIGSEGV. So requests whose answer grows
+  with the number of calls (every GET, and the event filter, answered with the app's channel
+  ids) always go over HTTP. None of them is on a call's hot path.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ SendFrame = Callable[[str], Awaitable[None]]
 IsOpen = Callable[[], bool]
 
 PING = AriRequest("GET", "/asterisk/ping")
+
+
+def answer_grows_with_calls(request: AriRequest) -> bool:
+    """Whether Asterisk's answer to ``request`` may grow with the number of channels."""
+    return request.method == "GET" or request.path.endswith("/eventFilter")
 
 
 def encode_request(request: AriRequest, request_id: str) -> str:
@@ -79,7 +89,8 @@ class WebSocketTransport:
         return self.supported and self._send_frame is not None and self._is_open()
 
     def accepts(self, request: AriRequest) -> bool:
-        return self.available and not self.busy.blocks(request)
+        return (self.available and not answer_grows_with_calls(request)
+                and not self.busy.blocks(request))
 
     async def bind(self, send_frame: SendFrame, is_open: IsOpen) -> None:
         """A new connection: probe it, waiting up to ``probe_timeout`` for the answer."""

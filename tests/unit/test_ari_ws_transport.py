@@ -169,3 +169,12 @@ async def test_given_playback_finished_event_then_channel_accepted_again() -> No
     transport.observe(decode_event({"type": "PlaybackFinished",
                                     "playback": {"id": "p", "target_uri": "channel:a"}}))
     assert transport.accepts(add)
+
+
+async def test_given_request_whose_answer_grows_with_calls_then_declined() -> None:
+    transport, _ = await connected()
+    assert transport.accepts(AriRequest("POST", "/channels", {"channelId": "a"}))
+    assert transport.accepts(AriRequest("DELETE", "/bridges/b"))
+    assert not transport.accepts(AriRequest("GET", "/channels"))
+    assert not transport.accepts(AriRequest("GET", "/channels/a/variable"))
+    assert not transport.accepts(AriRequest("PUT", "/applications/cb/eventFilter"))
