@@ -89,8 +89,10 @@ def _encode_params(params: Params | None) -> dict[str, str]:
 class AriClient:
     """Asterisk's REST interface (``/ari``) as typed async methods.
 
-    REST over the event websocket, with HTTP as the fallback, is one line once both exist::
+    REST over the event websocket, with HTTP as the fallback, is one line once both exist
+    (the stream made with the event filter, so Asterisk sends only what the engine uses)::
 
+        stream = EventStream(url, user, password, app, event_filter=CALL_EVENT_TYPES)
         client.use_websocket(stream)
 
     ``rest_transport`` replaces HTTP altogether (tests pass an in-memory fake);
@@ -119,10 +121,11 @@ class AriClient:
     def use_websocket(self, stream: EventStream) -> None:
         """Send every request over ``stream``'s websocket whenever that carries REST.
 
-        HTTP stays the fallback: before the first connect, while the websocket is down, on an
-        Asterisk without REST over websockets (before 20.14, 21.9, 22.4), and for requests
-        that would wait for a channel busy with DTMF or a playback (see ari/busy.py). The
-        client's ``timeout`` applies on both paths.
+        HTTP carries the rest: everything before the first connect, while the websocket is
+        down, or on an Asterisk without REST over websockets (before 20.14, 21.9, 22.4); and
+        always the reads, whose answers can outgrow what Asterisk can write to a websocket,
+        and requests that would wait for a channel busy with DTMF or a playback (see
+        ari/ws_transport.py and ari/busy.py). The client's ``timeout`` applies on both paths.
         """
         stream.rest.timeout = self.timeout
         self._transport = FallbackTransport(stream.rest, self._http)

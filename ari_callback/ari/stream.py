@@ -16,7 +16,7 @@ What Asterisk does that shapes this module (asterisk-ari-facts.md, sections 10-1
   for one of them.
 * Half-open TCP connections (Asterisk host gone, no FIN) are found by websocket pings.
 * REST over this websocket (:mod:`ari_callback.ari.ws_transport`): every connection is probed
-  before ``on_connect`` runs, so the engine's reconciliation already uses it.
+  before ``on_connect`` runs, so the requests it leads to can already use it.
 * The application's event filter lives in Asterisk as long as the app does, and is lost when
   Asterisk restarts: it is set again on every (re)connect, before ``on_connect``. Asterisk
   filters ``RESTResponse`` frames too, so the stream always allows them, and
@@ -43,13 +43,7 @@ from ari_callback.ari.errors import (
     EventDecodeError,
 )
 from ari_callback.ari.models import ApplicationReplaced, Event, RestResponse, decode_event
-from ari_callback.ari.transport import (
-    AriRequest,
-    AriResponse,
-    AriTransport,
-    FallbackTransport,
-    HttpTransport,
-)
+from ari_callback.ari.transport import AriRequest, AriResponse, AriTransport, HttpTransport
 from ari_callback.ari.ws_transport import WebSocketTransport
 
 logger = logging.getLogger("ari_callback.ari")
@@ -109,18 +103,19 @@ class EventStream:
         on_rest_response: Callable[[RestResponse], None] | None = None,
         event_filter: Sequence[str] | None = None,
         rest_probe_timeout: float = 1.0,
-        filter_fallback: AriTransport | None = None,
+        filter_transport: AriTransport | None = None,
     ) -> None:
         """``event_filter``: the event types to receive (the stream adds its own); None leaves
-        Asterisk's setting alone. ``filter_fallback``: how the filter is set when the websocket
-        cannot carry REST (default: one HTTP request per connect)."""
+        Asterisk's setting alone. ``filter_transport``: what carries the filter request
+        (default: one HTTP request per connect; its answer lists every channel of the app,
+        too big for the websocket, see ws_transport.py)."""
         self.app = app
         # Credentials travel in a header: the URL ends up in logs and exception messages.
         self.url = events_url(base_url, app, subscribe_all)
         self._headers = {"Authorization": _basic_auth(username, password)}
         self._http_login = (base_url, username, password)
         self.event_filter = tuple(event_filter) if event_filter is not None else None
-        self._filter_fallback = filter_fallback
+        self._filter_transport = filter_transport
         # REST over this stream's websocket; AriClient.use_websocket(stream) sends through it.
         self.rest = WebSocketTransport(probe_timeout=rest_probe_timeout)
         self._backoff_initial = backoff_initial
@@ -271,11 +266,11 @@ class EventStream:
                         len(request.json["allowed"]))
 
     async def _send_filter(self, request: AriRequest) -> AriResponse:
-        if self._filter_fallback is not None:
-            return await FallbackTransport(self.rest, self._filter_fallback).send(request)
+        if self._filter_transport is not None:
+            return await self._filter_transport.send(request)
         http = HttpTransport(*self._http_login, max_connections=1)
         try:
-            return await FallbackTransport(self.rest, http).send(request)
+            return await http.send(request)
         finally:
             await http.aclose()
 

@@ -86,7 +86,7 @@ async def test_given_asterisk_with_rest_over_websocket_then_filter_then_on_conne
 
     async with FakeServer(server) as ast:
         stream = make_stream(ast.base_url, event_filter=CALL_EVENT_TYPES,
-                             filter_fallback=filter_http)
+                             filter_transport=filter_http)
         ari = client(ast.base_url, http_from(asterisk, http_seen))
         ari.use_websocket(stream)
         handler = Recorder()
@@ -145,7 +145,7 @@ async def test_given_asterisk_without_rest_over_websocket_then_everything_over_h
     filter_http = FakeTransport(asterisk)
     async with FakeServer(server) as ast:
         stream = make_stream(ast.base_url, event_filter=["StasisStart"],
-                             filter_fallback=filter_http)
+                             filter_transport=filter_http)
         ari = client(ast.base_url, over_http)
         ari.use_websocket(stream)
         handler = Recorder()
