@@ -16,6 +16,7 @@ from typing import AsyncIterator, Callable
 import uvicorn
 
 from .api.app import create_app
+from .ari import CALL_EVENT_TYPES
 from .ari.client import AriClient
 from .ari.errors import AriStreamError
 from .ari.stream import EventStream
@@ -49,7 +50,9 @@ class Runtime:
             instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,
             claim_batch=i.claim_batch, max_calls=i.max_calls, poll_interval=i.poll_interval,
             cancel_poll_interval=i.cancel_poll_interval))
-        self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app)
+        # Only the events the engine translates; REST over this websocket when Asterisk takes it.
+        self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app, event_filter=CALL_EVENT_TYPES)
+        self.ari.use_websocket(self.stream)
         self.engine.attach(self.stream.connected)
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
         self.dispatcher.start()

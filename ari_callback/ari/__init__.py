@@ -2,6 +2,9 @@
 
 The engine's executor is the only code that should import the client; everything else sees
 decoded events. Nothing here interprets statuses or hides errors: that is the executor's job.
+
+REST goes over HTTP, or over the event websocket once wired (``AriClient.use_websocket``);
+see :mod:`ari_callback.ari.transport`.
 """
 
 from ari_callback.ari.client import AriClient
@@ -9,10 +12,13 @@ from ari_callback.ari.errors import (
     ApplicationReplacedError,
     AriAuthError,
     AriError,
+    AriOutcomeUnknown,
+    AriRequestNotSent,
     AriStreamError,
     EventDecodeError,
 )
 from ari_callback.ari.models import (
+    CALL_EVENT_TYPES,
     EVENT_TYPES,
     ApplicationRegistered,
     ApplicationReplaced,
@@ -48,8 +54,17 @@ from ari_callback.ari.models import (
     decode_event,
 )
 from ari_callback.ari.stream import EventStream
+from ari_callback.ari.transport import (
+    AriRequest,
+    AriResponse,
+    AriTransport,
+    FallbackTransport,
+    HttpTransport,
+)
+from ari_callback.ari.ws_transport import WebSocketTransport
 
 __all__ = [
+    "CALL_EVENT_TYPES",
     "EVENT_TYPES",
     "ApplicationRegistered",
     "ApplicationReplaced",
@@ -57,6 +72,11 @@ __all__ = [
     "AriAuthError",
     "AriClient",
     "AriError",
+    "AriOutcomeUnknown",
+    "AriRequest",
+    "AriRequestNotSent",
+    "AriResponse",
+    "AriTransport",
     "AriStreamError",
     "Bridge",
     "BridgeBlindTransfer",
@@ -81,6 +101,8 @@ __all__ = [
     "Event",
     "EventDecodeError",
     "EventStream",
+    "FallbackTransport",
+    "HttpTransport",
     "Playback",
     "PlaybackContinuing",
     "PlaybackFinished",
@@ -89,5 +111,6 @@ __all__ = [
     "StasisEnd",
     "StasisStart",
     "UnknownEvent",
+    "WebSocketTransport",
     "decode_event",
 ]

@@ -1,9 +1,16 @@
-"""Typed ARI REST calls over one pooled httpx client.
+"""Typed ARI REST calls, carried by a transport: HTTP, or the event websocket when it can.
 
-One ``httpx.AsyncClient`` with a bounded pool for the whole process: Asterisk's ``http.conf``
-``sessionlimit`` (default 100) counts every HTTP connection *and* the event websocket, and past
-it Asterisk resets connections, the websocket included. Every failure becomes :class:`AriError`;
-nothing here swallows a status, because only the engine's executor knows what a 404 means.
+Every request goes through :meth:`AriClient._send`, and from there through one
+:class:`~ari_callback.ari.transport.AriTransport`: HTTP by default (one pooled httpx client,
+bounded below Asterisk's ``sessionlimit``), REST over the event websocket once wired to an
+:class:`~ari_callback.ari.stream.EventStream` (:meth:`AriClient.use_websocket`), or an
+in-memory fake in tests. Every failure becomes an :class:`AriError`; nothing here swallows a
+status, because only the engine's executor knows what a 404 means.
+
+One thing is decided here: a request whose outcome is unknown (sent, no answer) is sent again
+when repeating it cannot do anything twice: GET and DELETE, and the creates whose id we chose
+(``channelId``, ``bridgeId``), which Asterisk answers 409 if the first one took effect. Such a
+409 answers our own earlier attempt, so the client returns the resource it created.
 
 Ids in paths are percent-encoded (``res_ari`` decodes each segment), so a Local channel's
 ``<id>;2`` half or any id we did not choose is addressed correctly.
@@ -11,15 +18,28 @@ Ids in paths are percent-encoded (``res_ari`` decodes each segment), so a Local 
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 from types import TracebackType
-from typing import Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from ari_callback.ari.errors import AriError
+from ari_callback.ari.errors import AriError, AriOutcomeUnknown, AriRequestNotSent
 from ari_callback.ari.models import AriModel, Bridge, Channel, Playback
+from ari_callback.ari.transport import (
+    AriRequest,
+    AriResponse,
+    AriTransport,
+    FallbackTransport,
+    HttpTransport,
+    created_path,
+    repeatable,
+)
+
+if TYPE_CHECKING:
+    from ari_callback.ari.stream import EventStream
 
 logger = logging.getLogger("ari_callback.ari")
 
@@ -28,13 +48,13 @@ T = TypeVar("T")
 M = TypeVar("M", bound=AriModel)
 
 
-def _body(method: str, path: str, response: httpx.Response) -> Any:
-    if response.status_code == 204 or not response.content:
+def _body(method: str, path: str, response: AriResponse) -> Any:
+    if response.status == 204 or not response.text:
         return None
     try:
-        return response.json()
+        return json_module.loads(response.text)
     except ValueError as exc:
-        raise AriError(method, path, response.status_code, response.text) from exc
+        raise AriError(method, path, response.status, response.text) from exc
 
 
 def _list_of(model: type[M]) -> Callable[[Any], list[M]]:
@@ -67,7 +87,17 @@ def _encode_params(params: Params | None) -> dict[str, str]:
 
 
 class AriClient:
-    """Asterisk's REST interface (``/ari``) as typed async methods."""
+    """Asterisk's REST interface (``/ari``) as typed async methods.
+
+    REST over the event websocket, with HTTP as the fallback, is one line once both exist
+    (the stream made with the event filter, so Asterisk sends only what the engine uses)::
+
+        stream = EventStream(url, user, password, app, event_filter=CALL_EVENT_TYPES)
+        client.use_websocket(stream)
+
+    ``rest_transport`` replaces HTTP altogether (tests pass an in-memory fake);
+    ``transport`` is httpx's own transport under the HTTP one.
+    """
 
     def __init__(
         self,
@@ -78,21 +108,27 @@ class AriClient:
         timeout: float = 10.0,
         max_connections: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
+        rest_transport: AriTransport | None = None,
+        unknown_outcome_retries: int = 1,
     ) -> None:
-        self.limits = httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-        )
-        self._http = httpx.AsyncClient(
-            base_url=f"{base_url.rstrip('/')}/ari",
-            auth=(username, password),
-            timeout=timeout,
-            limits=self.limits,
-            transport=transport,
-            # Proxy variables in the service's environment must not divert call control
-            # (and its Basic auth) away from Asterisk.
-            trust_env=False,
-        )
+        self.timeout = timeout
+        self._http = HttpTransport(base_url, username, password, timeout=timeout,
+                                   max_connections=max_connections, transport=transport)
+        self.limits = self._http.limits
+        self._transport: AriTransport = rest_transport or self._http
+        self._retries = unknown_outcome_retries
+
+    def use_websocket(self, stream: EventStream) -> None:
+        """Send every request over ``stream``'s websocket whenever that carries REST.
+
+        HTTP carries the rest: everything before the first connect, while the websocket is
+        down, or on an Asterisk without REST over websockets (before 20.14, 21.9, 22.4); and
+        always the reads, whose answers can outgrow what Asterisk can write to a websocket,
+        and requests that would wait for a channel busy with DTMF or a playback (see
+        ari/ws_transport.py and ari/busy.py). The client's ``timeout`` applies on both paths.
+        """
+        stream.rest.timeout = self.timeout
+        self._transport = FallbackTransport(stream.rest, self._http)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -131,21 +167,48 @@ class AriClient:
         # ValidationError is a ValueError; Key/TypeError come from a body of the wrong shape.
         except (ValueError, KeyError, TypeError) as exc:
             detail = f"unexpected response {response.text[:500]!r}: {exc}"
-            raise AriError(method, path, response.status_code, detail) from exc
+            raise AriError(method, path, response.status, detail) from exc
 
     async def _send(
         self, method: str, path: str, params: Params | None, json: Any
-    ) -> httpx.Response:
-        try:
-            response = await self._http.request(
-                method, path, params=_encode_params(params), json=json
-            )
-        except httpx.HTTPError as exc:
-            raise AriError(method, path, None, f"{type(exc).__name__}: {exc}") from exc
-        logger.debug("%s %s -> %s", method, path, response.status_code)
-        if response.status_code >= 400:
-            raise AriError(method, path, response.status_code, response.text)
+    ) -> AriResponse:
+        """The one way out: every request of this client passes here."""
+        request = AriRequest(method, path, _encode_params(params), json)
+        response, resent = await self._exchange(request)
+        created = created_path(request)
+        if response.status == 409 and resent and created is not None:
+            # The conflict is with our own first attempt: it did take effect.
+            response = await self._resource_or(created, response)
+        logger.debug("%s %s -> %s", method, path, response.status)
+        if response.status >= 400:
+            raise AriError(method, path, response.status, response.text)
         return response
+
+    async def _exchange(self, request: AriRequest) -> tuple[AriResponse, bool]:
+        """Send ``request``, again while its outcome is unknown if that is safe (see the
+        module docstring); also say whether the response answers a resend."""
+        retries = self._retries if repeatable(request) else 0
+        unknown: AriOutcomeUnknown | None = None
+        for attempt in range(retries + 1):
+            try:
+                return await self._transport.send(request), attempt > 0
+            except AriRequestNotSent:
+                if unknown is None:
+                    raise
+                break   # the resend never left: what we know is still "outcome unknown"
+            except AriOutcomeUnknown as exc:
+                unknown = unknown or exc
+                logger.warning("%s (%s)", exc, "resending" if attempt < retries else "giving up")
+        assert unknown is not None
+        raise unknown
+
+    async def _resource_or(self, path: str, conflict: AriResponse) -> AriResponse:
+        """The resource our first attempt created, or the 409 if it is already gone again."""
+        try:
+            found, _ = await self._exchange(AriRequest("GET", path))
+        except AriError:
+            return conflict
+        return found if found.status == 200 else conflict
 
     # --- asterisk / applications -----------------------------------------------------------
 

@@ -4,6 +4,15 @@ REST calls raise exactly one type, :class:`AriError`, whatever went wrong (HTTP 
 transport failure): the engine's executor is the one place that decides what a status means
 (a 404 on hangup is success there, a 409 on originate means "already done"). The event stream
 raises :class:`AriStreamError` subclasses only for conditions where reconnecting would be wrong.
+
+A failure without a status comes in two kinds, because they call for opposite handling:
+
+* :class:`AriRequestNotSent`: nothing left this process (no connection, websocket down).
+  Asterisk did nothing; any request may be sent again.
+* :class:`AriOutcomeUnknown`: the request left, its answer did not come (timeout, connection
+  lost while waiting). Asterisk may have done it. Only a request made idempotent by an id we
+  chose may be sent again: a retried originate with the same ``channelId`` is answered 409
+  if the first one took effect.
 """
 
 from __future__ import annotations
@@ -35,6 +44,20 @@ class AriError(Exception):
     @property
     def conflict(self) -> bool:
         return self.status == 409
+
+
+class AriRequestNotSent(AriError):
+    """The request never left this process: Asterisk did nothing, so resending is safe."""
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> transport error, not sent: {self.body}"
+
+
+class AriOutcomeUnknown(AriError):
+    """The request was sent but no answer came: Asterisk may or may not have done it."""
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> transport error, sent but outcome unknown: {self.body}"
 
 
 class AriStreamError(Exception):

@@ -282,6 +282,14 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 EVENT_TYPES["RESTResponse"] = RestResponse
 
+# The event types the call engine acts on (engine/translate.py `translate`): what the service
+# passes as EventStream(event_filter=...), so Asterisk sends nothing else. The stream adds its
+# own (ApplicationReplaced, RESTResponse). tests/unit/test_ari_filter.py keeps this in step.
+CALL_EVENT_TYPES = (
+    "StasisStart", "StasisEnd", "Dial", "ChannelStateChange", "ChannelHangupRequest",
+    "ChannelDestroyed", "ChannelDtmfReceived", "ChannelTransfer", "PlaybackFinished",
+)
+
 
 def _parse_json(frame: str | bytes) -> Any:
     try:

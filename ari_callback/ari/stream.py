@@ -15,6 +15,12 @@ What Asterisk does that shapes this module (asterisk-ari-facts.md, sections 10-1
   ``RESTResponse`` frames be routed at once (``on_rest_response``) even while the handler waits
   for one of them.
 * Half-open TCP connections (Asterisk host gone, no FIN) are found by websocket pings.
+* REST over this websocket (:mod:`ari_callback.ari.ws_transport`): every connection is probed
+  before ``on_connect`` runs, so the requests it leads to can already use it.
+* The application's event filter lives in Asterisk as long as the app does, and is lost when
+  Asterisk restarts: it is set again on every (re)connect, before ``on_connect``. Asterisk
+  filters ``RESTResponse`` frames too, so the stream always allows them, and
+  ``ApplicationReplaced``, which it must see.
 """
 
 from __future__ import annotations
@@ -23,18 +29,22 @@ import asyncio
 import base64
 import contextlib
 import logging
-from typing import Any, Awaitable, Callable
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any, Awaitable, Callable, Sequence
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from ari_callback.ari.errors import (
     ApplicationReplacedError,
     AriAuthError,
+    AriError,
     EventDecodeError,
 )
 from ari_callback.ari.models import ApplicationReplaced, Event, RestResponse, decode_event
+from ari_callback.ari.transport import AriRequest, AriResponse, AriTransport, HttpTransport
+from ari_callback.ari.ws_transport import WebSocketTransport
 
 logger = logging.getLogger("ari_callback.ari")
 
@@ -44,6 +54,20 @@ Connect = Callable[..., Awaitable[Any]]
 
 # Queue items: an event, an exception the reader hit (re-raised by run), None for "closed".
 _Item = Event | BaseException | None
+
+# What the stream itself needs whatever the caller's filter says (see the module docstring).
+STREAM_EVENT_TYPES = ("ApplicationReplaced", "RESTResponse")
+
+
+def event_filter_request(app: str, allowed: Sequence[str]) -> AriRequest:
+    """``PUT /applications/{app}/eventFilter`` allowing ``allowed`` plus the stream's own types.
+
+    The body is top-level ``allowed``/``disallowed`` (a body wrapped in ``"filter"`` is ignored
+    without an error); the empty ``disallowed`` clears any list set earlier, which would win.
+    """
+    types = sorted(set(allowed) | set(STREAM_EVENT_TYPES))
+    body = {"allowed": [{"type": t} for t in types], "disallowed": []}
+    return AriRequest("PUT", f"/applications/{quote(app, safe='')}/eventFilter", json=body)
 
 
 def events_url(base_url: str, app: str, subscribe_all: bool) -> str:
@@ -77,11 +101,23 @@ class EventStream:
         open_timeout: float = 10.0,
         connect: Connect | None = None,
         on_rest_response: Callable[[RestResponse], None] | None = None,
+        event_filter: Sequence[str] | None = None,
+        rest_probe_timeout: float = 1.0,
+        filter_transport: AriTransport | None = None,
     ) -> None:
+        """``event_filter``: the event types to receive (the stream adds its own); None leaves
+        Asterisk's setting alone. ``filter_transport``: what carries the filter request
+        (default: one HTTP request per connect; its answer lists every channel of the app,
+        too big for the websocket, see ws_transport.py)."""
         self.app = app
         # Credentials travel in a header: the URL ends up in logs and exception messages.
         self.url = events_url(base_url, app, subscribe_all)
         self._headers = {"Authorization": _basic_auth(username, password)}
+        self._http_login = (base_url, username, password)
+        self.event_filter = tuple(event_filter) if event_filter is not None else None
+        self._filter_transport = filter_transport
+        # REST over this stream's websocket; AriClient.use_websocket(stream) sends through it.
+        self.rest = WebSocketTransport(probe_timeout=rest_probe_timeout)
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._ping_interval = ping_interval
@@ -159,12 +195,15 @@ class EventStream:
         try:
             if self._stopping.is_set():
                 return
+            await self.rest.bind(ws.send, lambda: bool(ws.state is State.OPEN))
+            await self._apply_event_filter()
             if on_connect is not None:
                 await on_connect()
             await self._deliver(queue, handler)
         finally:
             self.connected.clear()
             self._ws = None
+            self.rest.unbind()
             reader.cancel()
             # asyncio.wait neither raises the reader's CancelledError nor swallows ours.
             await asyncio.wait([reader])
@@ -193,9 +232,12 @@ class EventStream:
                 event = self._decode(frame)
                 if event is None:
                     continue
-                if isinstance(event, RestResponse) and self._on_rest_response is not None:
-                    self._on_rest_response(event)
+                if isinstance(event, RestResponse):
+                    self.rest.deliver(event)
+                    if self._on_rest_response is not None:
+                        self._on_rest_response(event)
                     continue
+                self.rest.observe(event)
                 queue.put_nowait(event)
         except ConnectionClosed as exc:
             # run() logs the drop as a warning; this adds the close code and reason.
@@ -205,6 +247,32 @@ class EventStream:
         finally:
             self.connected.clear()
             queue.put_nowait(None)
+
+    async def _apply_event_filter(self) -> None:
+        """Set the app's event filter; failing leaves the events unfiltered, which is safe."""
+        if self.event_filter is None:
+            return
+        request = event_filter_request(self.app, self.event_filter)
+        try:
+            response = await self._send_filter(request)
+        except AriError as exc:
+            logger.warning("could not set the event filter of app %r: %s", self.app, exc)
+            return
+        if response.status >= 400:
+            logger.warning("Asterisk refused the event filter of app %r: %s %s",
+                           self.app, response.status, response.text[:200])
+        else:
+            logger.info("event filter of app %r: %d event types", self.app,
+                        len(request.json["allowed"]))
+
+    async def _send_filter(self, request: AriRequest) -> AriResponse:
+        if self._filter_transport is not None:
+            return await self._filter_transport.send(request)
+        http = HttpTransport(*self._http_login, max_connections=1)
+        try:
+            return await http.send(request)
+        finally:
+            await http.aclose()
 
     @staticmethod
     def _decode(frame: str | bytes) -> Event | None:

@@ -290,7 +290,7 @@ async def test_given_defaults_then_pool_bounded_below_asterisk_session_limit() -
         assert ari.limits.max_connections == 20
         assert ari.limits.max_keepalive_connections == 20
         # The limits must reach the pool httpx really uses (httpcore internals, pinned httpx).
-        pool = ari._http._transport._pool  # type: ignore[attr-defined]
+        pool = ari._http.client._transport._pool  # type: ignore[attr-defined]
         assert pool._max_connections == 20
     async with AriClient("http://127.0.0.1:8088", "cb", "pw", max_connections=5) as ari:
         assert ari.limits.max_connections == 5

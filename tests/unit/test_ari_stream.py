@@ -102,8 +102,9 @@ class Recorder:
 
 
 def make_stream(base_url: str, **overrides: Any) -> EventStream:
+    # These servers ignore RESTRequest frames, like an Asterisk before 22.4: a short probe.
     options: dict[str, Any] = dict(backoff_initial=0.01, backoff_max=0.05,
-                                   ping_interval=1.0, ping_timeout=1.0)
+                                   ping_interval=1.0, ping_timeout=1.0, rest_probe_timeout=0.02)
     options.update(overrides)
     return EventStream(base_url, "cb", "s3cret", "cb", **options)
 
