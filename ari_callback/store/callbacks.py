@@ -13,10 +13,11 @@ from typing import Any, Callable
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import (WRITE, DuplicateCallback, LimitReached, StoreError, StoreUnavailable, migrate,
+from .db import (DuplicateCallback, LimitReached, StoreError, StoreUnavailable, migrate,
                  open_engine, translated)
 from .dispatch import DispatchQueries
 from .integrity import DatabaseFile
+from .writer import Writer
 from .notify import listen_for_cancels, notify_cancel
 from .progress import ProgressWrites
 from .records import Admission, CallbackView, NewCallback
@@ -35,7 +36,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 class CallbackStore(ProgressWrites, DispatchQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
-        self._writer = engine.execution_options(**WRITE)
+        self._writer = Writer(engine)
         self._file = file
 
     def check_file(self) -> None:

@@ -21,6 +21,7 @@ from .reads import load_attempts
 from .records import AttemptView, Claim
 from .sql import event, write_events
 from .tables import DIALLING, WAITING, attempts, callbacks
+from .writer import Writer
 
 _CB = callbacks.c
 _RETURNED = (_CB.id, _CB.client_id, _CB.plan, _CB.fence, _CB.attempts, _CB.cancel_requested_at,
@@ -33,7 +34,7 @@ def _serving(column, asterisk: str) -> ColumnElement[bool]:
 
 class DispatchQueries:
     engine: AsyncEngine
-    _writer: AsyncEngine
+    _writer: Writer
 
     def check_file(self) -> None: ...
 

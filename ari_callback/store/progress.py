@@ -18,6 +18,7 @@ from .sql import dialect_insert, event, release_usage, rows, write_events
 from .tables import LEG_FIELDS, TIMELINE_FIELDS, attempts, callbacks
 from .tables import legs as legs_table
 from .tables import timeline as timeline_table
+from .writer import Writer
 
 _LEG_REQUIRED = frozenset({"id", "role", "number"})
 _LEG_DEFAULTS = {"idx": 0, "cause_txt": "", "dialstatus": "", "hangup_reason": "", "outcome": ""}
@@ -32,7 +33,7 @@ def holds(lease: Lease):
 
 class ProgressWrites:
     engine: AsyncEngine
-    _writer: AsyncEngine
+    _writer: Writer
 
     def check_file(self) -> None: ...
 

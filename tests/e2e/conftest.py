@@ -34,6 +34,7 @@ SIP_PORT = int(os.environ.get("ARI_CB_TEST_SIP_PORT", "15060"))
 CONTAINER = os.environ.get("ARI_CB_TEST_CONTAINER", "ari-callback-asterisk-test")
 API_KEY = "test-key"
 OTHER_KEY = "other-client-key"
+BULK_KEY = "bulk-client-key"   # client "bulk": room for hundreds of calls
 LEAK_WAIT = 15.0
 
 pytestmark = pytest.mark.e2e
@@ -113,7 +114,10 @@ def make_settings(asterisk: BundledAsterisk, data_dir: Path) -> Settings:
     data = yaml.safe_load((REPO / "docker" / "demo.yaml").read_text())
     data["ari"].update(url=asterisk.url, app="cb-test")
     data.pop("api_key", None)
-    data["api_keys"] = [{"key": API_KEY, "client": "default"}, {"key": OTHER_KEY, "client": "other"}]
+    data["api_keys"] = [{"key": API_KEY, "client": "default"}, {"key": OTHER_KEY, "client": "other"},
+                        {"key": BULK_KEY, "client": "bulk"}]
+    data["clients"]["bulk"] = {"max_concurrent_calls": 1000}
+    data["instance"] = {"max_calls": 1000}
     data["data_dir"] = str(data_dir)
     data["dialing"]["wait_for_pickup"] = 20
     data["clients"]["other"] = {"max_concurrent_calls": 2}
