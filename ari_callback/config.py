@@ -65,6 +65,8 @@ class InstanceSettings(_Strict):
     poll_interval: float = Field(1.0, gt=0, le=60, description="how often due work is looked for")
     cancel_poll_interval: float = Field(0.25, gt=0, le=1, description=(
         "how often cancel requests made on other instances are looked for"))
+    sweep_interval: float = Field(5.0, gt=0, le=3600, description=(
+        "how often channels and bridges left by finished attempts (any instance's) are removed"))
 
 
 class ApiKey(_Strict):

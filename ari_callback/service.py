@@ -49,7 +49,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self.store, self.engine, DispatchSettings(
             instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,
             claim_batch=i.claim_batch, max_calls=i.max_calls, poll_interval=i.poll_interval,
-            cancel_poll_interval=i.cancel_poll_interval))
+            cancel_poll_interval=i.cancel_poll_interval, sweep_interval=i.sweep_interval))
         # Only the events the engine translates; REST over this websocket when Asterisk takes it.
         self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app, event_filter=CALL_EVENT_TYPES)
         self.ari.use_websocket(self.stream)

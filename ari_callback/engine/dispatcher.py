@@ -39,6 +39,7 @@ class DispatchSettings:
     max_calls: int = 200
     poll_interval: float = 1.0
     cancel_poll_interval: float = 0.25
+    sweep_interval: float = 5.0
 
 
 class Dispatcher:
@@ -56,7 +57,7 @@ class Dispatcher:
 
     def start(self) -> None:
         loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "cancels": self._cancel_loop,
-                 "cancel-notices": self._cancel_notices}
+                 "cancel-notices": self._cancel_notices, "sweep": self._sweep_loop}
         self._tasks = [asyncio.create_task(self._forever(name, loop), name=f"dispatcher-{name}")
                        for name, loop in loops.items()]
 
@@ -146,6 +147,12 @@ class Dispatcher:
             if self.engine.by_callback:
                 for callback_id in await self.store.cancel_requests(self.settings.instance):
                     self.engine.cancel(callback_id)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            if self.engine.ready():
+                await self.engine.sweep(self.store.finished_attempts)
 
     async def _cancel_notices(self) -> None:
         """PostgreSQL pushes cancel requests as they commit; the polling above is the backstop."""

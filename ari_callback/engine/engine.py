@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, Iterable
+from typing import Awaitable, Callable, Iterable
 
 from ..ari import models as ari_models
 from ..ari.client import AriClient
@@ -136,6 +136,24 @@ class Engine:
                 # Created, in Stasis, never dialled: its StasisStart went to an app that was gone.
                 runner.post(ev.LegReady(leg_id))
         return state
+
+    async def sweep(self, finished: Callable[[set[str]], Awaitable[set[str]]]) -> None:
+        """Remove what attempts that are over left on Asterisk, whoever ran them: a request a
+        dying instance had already sent can still be carried out after its calls were adopted
+        and ended (Asterisk works through a websocket's requests in order), leaving a bridge or
+        a channel nobody owns. ``finished`` says which attempt ids the store has as over."""
+        channels, bridges = await asterisk.ours_everywhere(self.ari)
+        owners = {cid: leg[0] for cid in channels if (leg := leg_of(cid)) is not None}
+        owners.update({bid: bid[3:] for bid in bridges})
+        candidates = set(owners.values()) - set(self.runners)
+        if not candidates:
+            return
+        over = await finished(candidates)
+        stale = [cid for cid in channels if owners.get(cid) in over]
+        stale_bridges = [bid for bid in bridges if owners[bid] in over]
+        if stale or stale_bridges:
+            log.warning("sweeping %d channels and %d bridges of finished attempts", len(stale), len(stale_bridges))
+            await asterisk.remove(self.ari, stale, stale_bridges)
 
     async def clear(self, channel_ids: list[str], bridge_id: str) -> None:
         """Hang up and destroy what an attempt that cannot run left on Asterisk."""

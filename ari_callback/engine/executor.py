@@ -134,6 +134,13 @@ def _epoch(iso: object) -> float | None:
         return None
 
 
+async def ours_everywhere(ari: AriClient) -> tuple[list[str], list[str]]:
+    """Every channel and bridge on Asterisk with our id prefix, whichever app holds it."""
+    channels = [c.id for c in await ari.list_channels() if c.id.startswith("cb-")]
+    bridges = [b.id for b in await ari.list_bridges() if b.id.startswith("cb-")]
+    return channels, bridges
+
+
 async def subscribe(ari: AriClient, app: str, channel_ids: list[str], bridge_id: str | None) -> None:
     """Have the events of an adopted call's channels and bridge sent to our app. One that is gone
     already is fine: reconciliation finds it missing."""

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import translated
 from .reads import load_attempts
 from .records import AttemptView, Claim
-from .sql import event, write_events
-from .tables import DIALLING, WAITING, attempts, callbacks
+from .sql import chunks, event, write_events
+from .tables import DIALLING, FINISHED, WAITING, attempts, callbacks
 from .writer import Writer
 
 _CB = callbacks.c
@@ -94,6 +94,16 @@ class DispatchQueries:
         with translated("looking for cancel requests"):
             async with self.engine.connect() as conn:
                 return set((await conn.execute(query)).scalars().all())
+
+    async def finished_attempts(self, attempt_ids: Collection[str]) -> set[str]:
+        """Which of these attempts are over (for sweeping what they left on Asterisk)."""
+        found: set[str] = set()
+        with translated("looking up attempts"):
+            async with self.engine.connect() as conn:
+                for chunk in chunks(sorted(attempt_ids)):
+                    query = select(attempts.c.id).where(attempts.c.id.in_(chunk), attempts.c.state.in_(FINISHED))
+                    found.update((await conn.execute(query)).scalars().all())
+        return found
 
     async def next_due(self, asterisk: str) -> float | None:
         """When the next waiting callback this instance may dial is due."""

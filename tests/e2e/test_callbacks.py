@@ -166,3 +166,22 @@ async def test_given_bearer_key_when_creating_then_accepted_and_other_client_can
     other = await api.get(f"/v1/callbacks/{call_id}", headers={"X-API-Key": "other-client-key"})
     assert (other.status_code, other.json()["error_id"]) == (404, "callback_not_found")
     await finished(api, call_id)
+
+
+async def test_given_a_bridge_left_by_a_finished_attempt_then_the_sweep_removes_it(api, ari):
+    """A request a dead instance had sent can be carried out after its call was adopted and
+    ended: the bridge or channel it makes belongs to nobody. The sweep removes such leftovers
+    of finished attempts, and only of those."""
+    call_id = await place(api, src=["1001"], dst="6001")
+    record = await finished(api, call_id)
+    await ari.create_bridge(f"cb-{attempt_id(record)}", type="mixing")
+    await ari.create_bridge("cb-of-no-known-attempt", type="mixing")
+    try:
+        for _ in range(150):
+            left = {b.id for b in await ari.list_bridges()}
+            if f"cb-{attempt_id(record)}" not in left:
+                break
+            await asyncio.sleep(0.1)
+        assert left == {"cb-of-no-known-attempt"}
+    finally:
+        await ari.destroy_bridge("cb-of-no-known-attempt")

@@ -60,6 +60,9 @@ class Engine:
     async def reconcile(self) -> None:
         pass
 
+    async def sweep(self, finished) -> None:
+        pass
+
     async def clear(self, channel_ids, bridge_id) -> None:
         pass
 
