@@ -182,11 +182,12 @@ class Dispatcher:
             self.engine.start(CallMachine(plan), lease)
             return
         try:
-            await self.engine.adopt(_recovered(plan, claim), lease)
-        except Exception:
-            log.exception("callback %s could not be adopted; it fails", claim.callback_id)
+            machine = _recovered(plan, claim)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.error("callback %s: its stored call cannot be put back (%s); it fails", claim.callback_id, exc)
             await self._give_up(lease, claim, "unrecoverable")
             return
+        await self.engine.adopt(machine, lease)
         if claim.cancel_requested:
             self.engine.cancel(claim.callback_id)
 

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable, Iterable
 
 from ..ari import models as ari_models
 from ..ari.client import AriClient
+from ..ari.errors import AriError
 from ..domain import events as ev
 from ..domain.machine import CallMachine
 from ..store import Lease
@@ -57,9 +58,12 @@ class Engine:
         are in, re-arm its timers with the time left, and feed it what it missed."""
         runner = self._run(machine, lease, ev.Resume())
         runner.adopt()
-        await asterisk.subscribe(self.ari, self.app, sorted(runner.executor.created),
-                                 machine.bridge_id if machine.bridge_created else None)
-        await self.catch_up([runner])
+        try:
+            await asterisk.subscribe(self.ari, self.app, sorted(runner.executor.created),
+                                     machine.bridge_id if machine.bridge_created else None)
+            await self.catch_up([runner])
+        except AriError as exc:   # the call runs, its timers re-armed: the next reconcile catches up
+            log.warning("call %s adopted but not caught up yet: %s", machine.plan.call_id, exc)
         log.info("call %s adopted in state %s", machine.plan.call_id, machine.state)
         return runner
 
