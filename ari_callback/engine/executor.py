@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Callable
 
 from ..ari.client import AriClient
-from ..ari.errors import AriError
+from ..ari.errors import AriError, AriOutcomeUnknown
 from ..domain import commands as cmd
 from ..domain import events as ev
 from .timers import CallTimers
@@ -36,8 +36,24 @@ class Executor:
         for command in commands:
             try:
                 await self._run_one(command)
+            except AriOutcomeUnknown as exc:
+                if not await self._settled(command):
+                    self._refused(command, exc)
             except AriError as exc:
                 self._refused(command, exc)
+
+    async def _settled(self, c: cmd.Command) -> bool:
+        """A create whose answer was lost (even after the client's resend) may have happened:
+        ask Asterisk. A leg that exists is ours, and its events come to our app as usual."""
+        if not isinstance(c, (cmd.Originate, cmd.CreateLeg)):
+            return False
+        try:
+            await self.ari.get_channel(c.leg_id)
+        except AriError:
+            return False
+        self.created.add(c.leg_id)
+        log.warning("call %s: %s's answer was lost, but the channel exists", self.call_id, type(c).__name__)
+        return True
 
     async def _run_one(self, c: cmd.Command) -> None:
         match c:
