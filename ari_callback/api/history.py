@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .views import LegView, callback_view
+from .views import AttemptView, LegView, callback_view
 
 
 class Transfer(BaseModel):
@@ -26,6 +26,7 @@ class CallHistory(BaseModel):
     ended_by: str
     legs: list[LegView]
     transfers: list[Transfer]
+    attempts: list[AttemptView] = []
 
 
 def call_history(stored) -> CallHistory:
@@ -45,4 +46,4 @@ def call_history(stored) -> CallHistory:
     return CallHistory(call_uuid=view.id, status=view.status, result=view.status_detail,
                        start_time=view.created_at, answer_time=view.connected_at, end_time=view.ended_at,
                        duration=view.duration, hangup_first=role, ended_by=view.ended_by, legs=view.legs,
-                       transfers=transfers)
+                       transfers=transfers, attempts=view.attempts)

@@ -165,6 +165,8 @@ async def test_given_pbx_shape_when_posting_then_call_api_id_and_history(api):
     h = history.json()
     assert (h["status"], h["hangup_first"]) == ("completed", "dst")
     assert [l["role"] for l in h["legs"]] == ["src", "dst"]
+    assert [(a["number"], a["state"], [l["role"] for l in a["legs"]]) for a in h["attempts"]] == [
+        (1, "completed", ["src", "dst"])]
     other = await api.get(f"/client/other/call_history/{body['call_id']}")
     assert other.status_code == 403
 
