@@ -61,7 +61,9 @@ class DispatchQueries:
         died) and, with ``own``, those this instance holds but runs no attempt for (after a
         restart, or ``only`` these). Their current attempt comes back with its legs and
         timeline, to be recovered."""
-        lapsed = _CB.lease_until < now
+        # Never another's live lease; and never our own lapsed one unless asked (``own``): an
+        # instance too busy to renew in time must not adopt, and so fence out, its own calls.
+        lapsed = (_CB.lease_until < now) & or_(_CB.owner.is_(None), _CB.owner != instance)
         wanted = or_(lapsed, _CB.owner == instance) if own else lapsed
         if only:
             wanted = (_CB.owner == instance) & _CB.id.in_(list(only))

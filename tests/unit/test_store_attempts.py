@@ -257,3 +257,11 @@ async def test_given_a_listener_when_a_dialled_callback_is_cancelled_then_postgr
             assert listening.done() and heard == []
     finally:
         listening.cancel()
+
+
+async def test_given_an_instance_late_renewing_its_own_lease_then_it_does_not_adopt_its_own_calls(store):
+    await new(store)
+    claim = await claim_one(store, ME)
+    assert await store.claim_orphans(ME, PBX, T0 + 60, 15.0, 10) == []   # lapsed, but ours
+    await store.save_attempt(lease(claim), step("calling_src", "new"))   # still held: not fenced out
+    assert [c.callback_id for c in await store.claim_orphans(OTHER, PBX, T0 + 60, 15.0, 10)] == ["c1"]
