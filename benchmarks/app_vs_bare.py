@@ -41,6 +41,7 @@ from ari_callback.config import Settings  # noqa: E402
 from ari_callback.domain.request import CallbackRequest  # noqa: E402
 from ari_callback.service import runtime  # noqa: E402
 from benchmarks.app_load import LoadResult, load_run, print_load  # noqa: E402
+from benchmarks.app_serve import ServedApp  # noqa: E402
 from benchmarks.bare_ari import FlowTimes  # noqa: E402
 from benchmarks.transport import Rig, Tally, conf_with_ami, container_pid, measure, percentiles  # noqa: E402
 
@@ -49,17 +50,21 @@ POLL_S = 0.002   # how often the app client looks at the machine; the times come
 
 
 def app_settings(url: str, data_dir: str) -> Settings:
+    return Settings(**app_settings_data(url, data_dir, APP))
+
+
+def app_settings_data(url: str, data_dir: str, app: str) -> dict:
     """The demo configuration, with a trunk that reaches the destination through dst-route as
     the bare clients do, and limits that the load never reaches."""
     data = yaml.safe_load((REPO / "docker" / "demo.yaml").read_text())
-    data["ari"].update(url=url, app=APP)
+    data["ari"].update(url=url, app=app)
     data["data_dir"] = data_dir
     data["log_level"] = "WARNING"
     data["dialing"]["trunks"]["bench"] = {"dial": "Local/{n}@dst-route", "formats": "ulaw"}
     data["dialing"]["routes"].insert(0, {"match": "0(?P<n>1\\d{3})", "trunk": "bench"})
     data["clients"]["default"]["max_concurrent_calls"] = 5000
     data["instance"] = {"max_calls": 5000}
-    return Settings(**data)
+    return data
 
 
 class AppClient:
@@ -91,7 +96,11 @@ async def sequential(rig: Rig, app: AppClient, args: argparse.Namespace, pid: in
         for name, flow in rig.flows.items():
             await flow(f"w{n}")
     app.engine.step_times.clear()
+    if args.served:
+        args.served.call_cpu.clear()
     tallies = await measure(rig, args.calls, 0, pid)
+    if args.served:   # its CPU is the server process's, not this one's
+        tallies["app-serve"].client_cpu = sum(args.served.call_cpu)
     return {"tallies": tallies, "steps": app.engine.step_times.summary()}
 
 
@@ -102,7 +111,10 @@ async def loads(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) ->
         order = names[run % len(names):] + names[:run % len(names)]
         for name in order:
             app.engine.step_times.clear()
+            served_cpu, wall = (args.served.cpu_seconds(), time.perf_counter()) if args.served else (0, 0)
             result = await load_run(name, rig.flows[name], args.rate, args.seconds, args.hold, pid)
+            if name == "app-serve":
+                result.client_cpu_ms_per_call = 1000 * args.served.busy_cpu_since(served_cpu, wall) / result.started
             if name == "app":
                 result.steps = app.engine.step_times.summary()
             results.append(result)
@@ -167,6 +179,12 @@ async def with_clients(asterisk: BundledAsterisk, tmp: Path, args: argparse.Name
         del rig.flows["ari-http"]
     pid = container_pid(args.container)
     figures: dict = {"load_before": os.getloadavg()[0], "cpus": os.cpu_count()}
+    args.served = None
+    if args.serve:
+        args.served = ServedApp(app_settings_data(asterisk.url, str(tmp / "served"), APP + "-serve"),
+                                tmp, args.serve_port)
+        await args.served.start()
+        rig.flows = {"app-serve": args.served.accounted_flow, **rig.flows}
     try:
         async with runtime(app_settings(asterisk.url, str(tmp / "data"))) as service:
             await asyncio.wait_for(service.engine.connected.wait(), 30)
@@ -184,6 +202,8 @@ async def with_clients(asterisk: BundledAsterisk, tmp: Path, args: argparse.Name
                 figures["load_after"] = os.getloadavg()[0]
     finally:
         await rig.close()
+        if args.served:
+            await args.served.stop()
     return figures
 
 
@@ -196,6 +216,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--hold", type=float, default=10.0)
     parser.add_argument("--with-http", action="store_true", help="also the ARI-over-HTTP client")
+    parser.add_argument("--serve", action="store_true",
+                        help="also ari-callback as a serve subprocess driven over HTTP (benchmarks/app_serve.py)")
+    parser.add_argument("--serve-port", type=int, default=48080)
     parser.add_argument("--container", default="aricb-bench-app")
     parser.add_argument("--http-port", type=int, default=48088)
     parser.add_argument("--sip-port", type=int, default=45060)
