@@ -56,7 +56,9 @@ class ServedApp:
         with self.log.open("w") as log:
             self.process = subprocess.Popen([str(cli), "--config", str(self.config), "serve"],
                                             stdout=log, stderr=subprocess.STDOUT)
-        self.http = httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY}, timeout=30)
+        # No pool limit: a request queued in the client would be billed to the app.
+        self.http = httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": KEY}, timeout=60,
+                                      limits=httpx.Limits(max_connections=None, max_keepalive_connections=200))
         for _ in range(300):
             try:
                 if (await self.http.get("/readyz")).status_code == 200:
@@ -95,8 +97,10 @@ class ServedApp:
         reply.raise_for_status()
         status_url = reply.json()["status_url"]
         await asyncio.sleep(max(1, round(hold)))
+        pause = 0.1   # backing off: under load, polls would cost both processes more than the calls
         while not (view := (await self.http.get(status_url)).json())["finished"]:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 2.0)
         if view.get("connected_at") is None:
             raise RuntimeError(f"callback {name} ended unconnected: {view['status']}")
         src = [leg for leg in view["legs"] if leg["role"] == "src" and leg["answered_at"]][0]
