@@ -21,6 +21,7 @@ class LoadResult:
     asterisk_cpu_ms_per_call: float = 0.0
     late_start_p99_ms: float = 0.0     # the driver's own lag: how late each start was issued
     steps: dict | None = None
+    errors: list[str] = field(default_factory=list)   # the first few failures, to say why
 
     def percentiles(self) -> tuple[float, float, float]:
         cuts = statistics.quantiles(self.connected_ms, n=100, method="inclusive")
@@ -46,6 +47,8 @@ async def load_run(client: str, flow, rate: float, seconds: float, hold: float, 
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             result.failed += 1
+            if len(result.errors) < 5:
+                result.errors.append(repr(outcome))
         else:
             result.connected_ms.append(1000 * outcome.connected)
     return result
@@ -57,6 +60,8 @@ def print_load(r: LoadResult) -> None:
           f"p50 {p50:.1f} / p95 {p95:.1f} / p99 {p99:.1f} ms; CPU per call client "
           f"{r.client_cpu_ms_per_call:.2f} ms, Asterisk {r.asterisk_cpu_ms_per_call:.2f} ms; "
           f"start lateness p99 {r.late_start_p99_ms:.1f} ms")
+    for error in r.errors:
+        print(f"  failed: {error}")
     if r.steps and r.steps.get("count"):
         t = r.steps
         print("  app per event ms p50/p99: " + ", ".join(
