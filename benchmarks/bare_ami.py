@@ -113,7 +113,7 @@ class event:
 
 
 async def ami_callback_flow(ami: AmiClient, name: str, src: str = "1001",
-                            dst: str = "1002") -> FlowTimes:
+                            dst: str = "1002", hold: float = 0.0) -> FlowTimes:
     src_id = f"ami-{name}-src"
     mark, started = len(ami.events), time.perf_counter()
     reply = await ami.action(
@@ -128,6 +128,8 @@ async def ami_callback_flow(ami: AmiClient, name: str, src: str = "1001",
     origin_answered = time.perf_counter() - started
     dial_end = await ami.wait(event("DialEnd", Uniqueid=src_id, DialStatus="ANSWER"), mark)
     connected = time.perf_counter() - started
+    await asyncio.sleep(hold)
+    mark = len(ami.events)   # as in bare_ari: no rescanning a long hold's events
     await ami.action("Hangup", Channel=dial_end["Channel"])
     for unique_id in (src_id, dial_end["DestUniqueid"]):
         await ami.wait(event("Hangup", Uniqueid=unique_id), mark)

@@ -44,7 +44,7 @@ from benchmarks.bare_ari import EventLog, FlowTimes, callback_flow  # noqa: E402
 
 AMI_FILES = Path(__file__).resolve().parent / "asterisk_test_ami"
 FLOW_EVENTS = ("StasisStart", "Dial", "ChannelDestroyed")
-Flow = Callable[[str], Awaitable[FlowTimes]]
+Flow = Callable[..., Awaitable[FlowTimes]]   # (call name, hold=seconds) -> its times
 
 
 def conf_with_ami(target: Path, ami_port: int) -> Path:
@@ -92,7 +92,7 @@ class Rig:
         ami = AmiClient()
         await ami.connect("127.0.0.1", self.ami_port, "bench", "bench-secret")
         self._closers.append(ami.close)
-        self.flows["ami"] = lambda name: ami_callback_flow(ami, name)
+        self.flows["ami"] = lambda name, **kw: ami_callback_flow(ami, name, **kw)
 
     async def _ari(self, app: str, websocket: bool) -> Flow:
         a = self.asterisk
@@ -111,7 +111,7 @@ class Rig:
             await task
             await ari.close()
         self._closers.append(close)
-        return lambda name: callback_flow(ari, log, app, name)
+        return lambda name, **kw: callback_flow(ari, log, app, name, **kw)
 
     async def close(self) -> None:
         for close in self._closers:

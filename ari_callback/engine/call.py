@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Callable
 
 from ..ari.client import AriClient
@@ -24,6 +25,7 @@ from ..domain.machine import CallMachine, IllegalTransition
 from ..domain.snapshot import machine_snapshot
 from ..store import Lease, LeaseLost, Progress
 from .executor import Executor
+from .metrics import StepTimes
 from .timers import CallTimers
 
 log = logging.getLogger("ari_callback.engine")
@@ -51,12 +53,15 @@ def stored_snapshot(machine: CallMachine) -> dict[str, object]:
 
 class CallRunner:
     def __init__(self, machine: CallMachine, ari: AriClient, app: str, store, clock: Callable[[], float],
-                 lease: Lease):
+                 lease: Lease, step_times: StepTimes | None = None):
         self.machine, self.lease = machine, lease
         self.call_id = machine.plan.call_id   # the attempt's id: its channel and bridge ids carry it
-        self.queue: asyncio.Queue[ev.CallEvent] = asyncio.Queue()
-        self.timers = CallTimers(self.queue.put_nowait)
-        self.executor = Executor(ari, app, self.call_id, self.timers, self.queue.put_nowait)
+        # Each event with the perf_counter() time Asterisk's event reached the engine (None for
+        # the call's own timers and command results): what step_times measures from.
+        self.queue: asyncio.Queue[tuple[ev.CallEvent, float | None]] = asyncio.Queue()
+        self.step_times = step_times
+        self.timers = CallTimers(self.post)
+        self.executor = Executor(ari, app, self.call_id, self.timers, self.post)
         self.store, self.clock = store, clock
         self.done = asyncio.Event()
         self.lost = False            # another instance holds the callback now
@@ -73,8 +78,8 @@ class CallRunner:
         self._saved_entries = len(self.machine.timeline)
         self._saved_legs = {leg.id: leg_row(leg) for leg in self.machine.legs.values()}
 
-    def post(self, event: ev.CallEvent) -> None:
-        self.queue.put_nowait(event)
+    def post(self, event: ev.CallEvent, arrived_at: float | None = None) -> None:
+        self.queue.put_nowait((event, arrived_at))
 
     def cancel(self, reason: str = "cancelled") -> None:
         self.cancel_posted = True
@@ -89,7 +94,7 @@ class CallRunner:
         try:
             await self._step(first)
             while not self.machine.finished and not self.lost:
-                await self._step(await self.queue.get())
+                await self._step(*await self.queue.get())
             if self.machine.finished and not self.lost:
                 await self._save_final()
         except asyncio.CancelledError:
@@ -102,9 +107,10 @@ class CallRunner:
                 await asyncio.shield(self._teardown())
             self.done.set()
 
-    async def _step(self, event: ev.CallEvent) -> None:
+    async def _step(self, event: ev.CallEvent, arrived_at: float | None = None) -> None:
         if self.lost:
             return
+        taken = time.perf_counter()
         try:
             commands = self.machine.handle(event, self.clock())
         except IllegalTransition as exc:
@@ -113,7 +119,10 @@ class CallRunner:
         log.debug("call %s: %s -> %s %s", self.call_id, event, self.machine.state, commands)
         await self.persist()
         if not self.lost:
+            stored = time.perf_counter()
             await self.executor.run(commands)
+            if arrived_at is not None and self.step_times is not None:
+                self.step_times.record(arrived_at, taken, stored, time.perf_counter())
 
     async def persist(self) -> bool:
         """Write what this step changed: the attempt's state and snapshot, the legs that

@@ -22,6 +22,7 @@ from ..domain.machine import CallMachine
 from ..store import Lease
 from . import executor as asterisk
 from .call import CallRunner
+from .metrics import StepTimes
 from .translate import leg_of, translate
 
 log = logging.getLogger("ari_callback.engine")
@@ -35,6 +36,7 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()   # set once reconciled after a (re)connect
         self._link: asyncio.Event | None = None
+        self.step_times = StepTimes()      # the app's own time per event, read by benchmarks
 
     def attach(self, link: asyncio.Event) -> None:
         """The stream's own connected flag: cleared the moment the websocket drops."""
@@ -68,7 +70,7 @@ class Engine:
         return runner
 
     def _run(self, machine: CallMachine, lease: Lease, first: ev.CallEvent) -> CallRunner:
-        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease)
+        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease, self.step_times)
         call_id = machine.plan.call_id
         self.runners[call_id] = runner
         self.by_callback[lease.callback_id] = runner
@@ -102,10 +104,11 @@ class Engine:
 
     async def handle(self, event: ari_models.Event) -> None:
         """Called by the event stream for each event, in order; never blocks on a call."""
+        arrived_at = time.perf_counter()
         for call_id, call_event in translate(event):
             runner = self.runners.get(call_id)
             if runner is not None:
-                runner.post(call_event)
+                runner.post(call_event, arrived_at)
 
     async def reconcile(self) -> None:
         """After a (re)connect: catch every call up, then remove what our app has that no call

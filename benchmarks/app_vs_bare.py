@@ -1,0 +1,235 @@
+"""ari-callback side by side with the bare ARI-websocket client and the AMI client.
+
+    .venv/bin/python benchmarks/app_vs_bare.py [--calls 50] [--load-runs 1] [--json out.json]
+
+One bundled Asterisk (own container and ports, AMI added as in benchmarks/transport.py), three
+clients running the same callback flow on the same phones: origin ``Local/1001@test-phones``
+answers at once, destination ``Local/1002@dst-route`` answers at once.
+
+- ``app``: ari-callback itself, in this process (``runtime(settings)``, SQLite in a temporary
+  directory): ``service.create`` of a callback from 1001 to ``01002``, routed by a benchmark
+  trunk to ``Local/1002@dst-route``; once connected it is cancelled, and it ends when the
+  app's call task has finished (legs hung up, outcome stored).
+- ``ari-websocket`` and ``ami``: benchmarks/bare_ari.py and benchmarks/bare_ami.py.
+
+Sequential: ``--calls`` calls per client, interleaved call by call (benchmarks/transport.py's
+``measure``). Load: ``--rate`` callbacks/s for ``--seconds`` s, each connected call held
+``--hold`` s; one client at a time, the client order rotating each run. The app's times come
+from its own stamps (``time.time()``, the app's clock): request -> the destination's answer
+handled by the machine; the bare clients' from theirs. CPU is this process's (the app's, for
+``app``: the bare clients are idle then) and Asterisk's, per call. The app's own time per event
+is ``Engine.step_times`` (ari_callback/engine/metrics.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ari_callback.bundled import REPO, BundledAsterisk  # noqa: E402
+from ari_callback.config import Settings  # noqa: E402
+from ari_callback.domain.request import CallbackRequest  # noqa: E402
+from ari_callback.service import runtime  # noqa: E402
+from benchmarks.app_load import LoadResult, load_run, print_load  # noqa: E402
+from benchmarks.app_serve import ServedApp  # noqa: E402
+from benchmarks.bare_ari import FlowTimes  # noqa: E402
+from benchmarks.transport import Rig, Tally, conf_with_ami, container_pid, measure, percentiles  # noqa: E402
+
+APP = "aricb-bench-app"
+POLL_S = 0.002   # how often the app client looks at the machine; the times come from its stamps
+
+
+def app_settings(url: str, data_dir: str) -> Settings:
+    return Settings(**app_settings_data(url, data_dir, APP))
+
+
+def app_settings_data(url: str, data_dir: str, app: str) -> dict:
+    """The demo configuration, with a trunk that reaches the destination through dst-route as
+    the bare clients do, and limits that the load never reaches."""
+    data = yaml.safe_load((REPO / "docker" / "demo.yaml").read_text())
+    data["ari"].update(url=url, app=app)
+    data["data_dir"] = data_dir
+    data["log_level"] = "WARNING"
+    data["dialing"]["trunks"]["bench"] = {"dial": "Local/{n}@dst-route", "formats": "ulaw"}
+    data["dialing"]["routes"].insert(0, {"match": "0(?P<n>1\\d{3})", "trunk": "bench"})
+    data["clients"]["default"]["max_concurrent_calls"] = 5000
+    data["instance"] = {"max_calls": 5000}
+    return data
+
+
+class AppClient:
+    """Drives callbacks through the in-process service and reads their times off the machine."""
+
+    def __init__(self, service) -> None:
+        self.service, self.engine = service, service.engine
+
+    async def flow(self, name: str, hold: float = 0.0) -> FlowTimes:
+        started = time.time()
+        callback_id = await self.service.create(CallbackRequest(src=["1001"], dst="01002"),
+                                                client_id="default", api="native")
+        while (runner := self.engine.by_callback.get(callback_id)) is None:
+            await asyncio.sleep(POLL_S)
+        machine = runner.machine
+        while machine.connected_at is None:
+            if runner.done.is_set():
+                raise RuntimeError(f"callback {callback_id} ended unconnected: {machine.state}")
+            await asyncio.sleep(POLL_S)
+        await asyncio.sleep(hold)
+        self.engine.cancel(callback_id)
+        await runner.done.wait()
+        src = next(leg for leg in machine.legs.values() if leg.role == "src")
+        return FlowTimes(src.answered_at - started, machine.connected_at - started)
+
+
+async def sequential(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) -> dict:
+    for n in range(args.warmup):
+        for name, flow in rig.flows.items():
+            await flow(f"w{n}")
+    app.engine.step_times.clear()
+    if args.served:
+        args.served.call_cpu.clear()
+    tallies = await measure(rig, args.calls, 0, pid)
+    if args.served:   # its CPU is the server process's, not this one's
+        tallies["app-serve"].client_cpu = sum(args.served.call_cpu)
+    return {"tallies": tallies, "steps": app.engine.step_times.summary()}
+
+
+async def loads(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) -> list[LoadResult]:
+    results = []
+    names = list(rig.flows)
+    for run in range(args.load_runs):
+        order = names[run % len(names):] + names[:run % len(names)]
+        for name in order:
+            app.engine.step_times.clear()
+            served_cpu, wall = (args.served.cpu_seconds(), time.perf_counter()) if args.served else (0, 0)
+            result = await load_run(name, rig.flows[name], args.rate, args.seconds, args.hold, pid)
+            if name == "app-serve":
+                result.client_cpu_ms_per_call = 1000 * args.served.busy_cpu_since(served_cpu, wall) / result.started
+            if name == "app":
+                result.steps = app.engine.step_times.summary()
+            results.append(result)
+            print_load(result)
+            await asyncio.sleep(2)   # let Asterisk settle between clients
+    return results
+
+
+def sequential_rows(tallies: dict[str, Tally], calls: int) -> dict[str, dict[str, float]]:
+    rows = {}
+    for name, tally in tallies.items():
+        p50, p95, p99 = percentiles(tally.connected)
+        o50, o95, o99 = percentiles(tally.origin_answered)
+        rows[name] = {"connected_p50": p50, "connected_p95": p95, "connected_p99": p99,
+                      "origin_p50": o50, "origin_p99": o99,
+                      "client_cpu_ms": 1000 * tally.client_cpu / calls,
+                      "asterisk_cpu_ms": 1000 * tally.asterisk_cpu / calls}
+    return rows
+
+
+def print_sequential(rows: dict[str, dict[str, float]], steps: dict, calls: int) -> None:
+    ws, ami = rows["ari-websocket"], rows["ami"]
+    print(f"\n{calls} sequential calls per client, interleaved; ms\n")
+    print("| client | request -> connected p50 / p95 / p99 | x ARI websocket (p50 / p99) | x AMI "
+          "(p50 / p99) | request -> origin answered p50 / p99 | client CPU / call | Asterisk CPU / call |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['connected_p50']:.1f} / {r['connected_p95']:.1f} / {r['connected_p99']:.1f} | "
+              f"{r['connected_p50'] / ws['connected_p50']:.2f} / {r['connected_p99'] / ws['connected_p99']:.2f} | "
+              f"{r['connected_p50'] / ami['connected_p50']:.2f} / {r['connected_p99'] / ami['connected_p99']:.2f} | "
+              f"{r['origin_p50']:.1f} / {r['origin_p99']:.1f} | {r['client_cpu_ms']:.2f} | "
+              f"{r['asterisk_cpu_ms']:.2f} |")
+    print_steps(steps)
+
+
+def print_steps(steps: dict) -> None:
+    print(f"\napp, time per ARI event (Engine.handle -> the step's commands answered), "
+          f"{steps['count']} events; ms p50 / p99 / max")
+    for part in ("total", "queued", "machine_store", "ari"):
+        p = steps.get(part) or {}
+        if p:
+            print(f"  {part:14} {p['p50']:.2f} / {p['p99']:.2f} / {p['max']:.2f}")
+
+
+async def bench(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="aricb-bench-app-") as tmp:
+        conf = conf_with_ami(Path(tmp) / "conf", args.ami_port)
+        asterisk = BundledAsterisk(name=args.container, http_port=args.http_port,
+                                   sip_port=args.sip_port, conf_dir=conf)
+        await asyncio.to_thread(asterisk.up, 120)
+        try:
+            return await with_clients(asterisk, Path(tmp), args)
+        finally:
+            if not args.keep:
+                await asyncio.to_thread(asterisk.down)
+
+
+async def with_clients(asterisk: BundledAsterisk, tmp: Path, args: argparse.Namespace) -> dict:
+    rig = Rig(asterisk, args.ami_port)
+    await rig.start()
+    if not args.with_http:
+        del rig.flows["ari-http"]
+    pid = container_pid(args.container)
+    figures: dict = {"load_before": os.getloadavg()[0], "cpus": os.cpu_count()}
+    args.served = None
+    if args.serve:
+        args.served = ServedApp(app_settings_data(asterisk.url, str(tmp / "served"), APP + "-serve"),
+                                tmp, args.serve_port)
+        await args.served.start()
+        rig.flows = {"app-serve": args.served.accounted_flow, **rig.flows}
+    try:
+        async with runtime(app_settings(asterisk.url, str(tmp / "data"))) as service:
+            await asyncio.wait_for(service.engine.connected.wait(), 30)
+            app = AppClient(service)
+            rig.flows = {"app": app.flow, **rig.flows}
+            seq = await sequential(rig, app, args, pid)
+            rows = sequential_rows(seq["tallies"], args.calls)
+            figures["load_after_sequential"] = os.getloadavg()[0]
+            print(f"1-min load average {figures['load_before']:.2f} before, "
+                  f"{figures['load_after_sequential']:.2f} after ({figures['cpus']} CPUs)")
+            print_sequential(rows, seq["steps"], args.calls)
+            figures.update(sequential=rows, sequential_steps=seq["steps"])
+            if args.load_runs:
+                figures["load"] = [vars(r) for r in await loads(rig, app, args, pid)]
+                figures["load_after"] = os.getloadavg()[0]
+    finally:
+        await rig.close()
+        if args.served:
+            await args.served.stop()
+    return figures
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--load-runs", type=int, default=1, help="0: sequential only")
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--hold", type=float, default=10.0)
+    parser.add_argument("--with-http", action="store_true", help="also the ARI-over-HTTP client")
+    parser.add_argument("--serve", action="store_true",
+                        help="also ari-callback as a serve subprocess driven over HTTP (benchmarks/app_serve.py)")
+    parser.add_argument("--serve-port", type=int, default=48080)
+    parser.add_argument("--container", default="aricb-bench-app")
+    parser.add_argument("--http-port", type=int, default=48088)
+    parser.add_argument("--sip-port", type=int, default=45060)
+    parser.add_argument("--ami-port", type=int, default=45038)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="leave the container running")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    options = arguments()
+    result = asyncio.run(bench(options))
+    if options.json:
+        options.json.write_text(json.dumps(result, indent=2, default=str))
