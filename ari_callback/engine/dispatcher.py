@@ -47,6 +47,7 @@ class Dispatcher:
         self.store, self.engine, self.settings, self.clock = store, engine, settings, clock
         self._wake = asyncio.Event()
         self._launching: set[str] = set()   # claimed, not yet handed to the engine
+        self._held: set[str] = set()   # callbacks whose lease the last renewal extended
         self._recovered = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -55,8 +56,8 @@ class Dispatcher:
         self._wake.set()
 
     def start(self) -> None:
-        loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "cancels": self._cancel_loop,
-                 "cancel-notices": self._cancel_notices, "sweep": self._sweep_loop}
+        loops = {"dispatch": self._dispatch_loop, "leases": self._lease_loop, "adoption": self._adopt_loop,
+                 "cancels": self._cancel_loop, "cancel-notices": self._cancel_notices, "sweep": self._sweep_loop}
         self._tasks = [asyncio.create_task(self._forever(name, loop), name=f"dispatcher-{name}")
                        for name, loop in loops.items()]
 
@@ -123,17 +124,24 @@ class Dispatcher:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _lease_loop(self) -> None:
+        """Renewing alone: adopting a hundred calls takes seconds, and a renewal queued behind
+        them would let this instance's own leases lapse while it is alive and well."""
         s = self.settings
         while True:
             await asyncio.sleep(s.lease_seconds / 3)
             running = set(self.engine.by_callback)   # before renewing: a claim made meanwhile is ours
-            held = await self.store.renew_leases(s.instance, self.clock(), s.lease_seconds)
-            self.engine.abandon(running - held)
+            self._held = await self.store.renew_leases(s.instance, self.clock(), s.lease_seconds)
+            self.engine.abandon(running - self._held)
+
+    async def _adopt_loop(self) -> None:
+        s = self.settings
+        while True:
+            await asyncio.sleep(s.lease_seconds / 3)
             if not self.engine.ready():
                 continue
             # Held but run by no attempt here (its task died before its outcome was saved):
             # recovered like a call after a restart, so it cannot stay "dialling" for ever.
-            stray = held - set(self.engine.by_callback) - self._launching
+            stray = self._held - set(self.engine.by_callback) - self._launching
             if stray:
                 await self._launch_all(await self.store.claim_orphans(
                     s.instance, s.asterisk, self.clock(), s.lease_seconds, limit=len(stray), own=True, only=stray))
@@ -151,7 +159,9 @@ class Dispatcher:
         while True:
             await asyncio.sleep(self.settings.sweep_interval)
             if self.engine.ready():
-                await self.engine.sweep(self.store.finished_attempts)
+                # What ended within the last interval is left to its owner, which is tearing it down.
+                ended_before = self.clock() - self.settings.sweep_interval
+                await self.engine.sweep(lambda ids: self.store.finished_attempts(ids, ended_before))
 
     async def _cancel_notices(self) -> None:
         """PostgreSQL pushes cancel requests as they commit; the polling above is the backstop."""

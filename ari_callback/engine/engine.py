@@ -95,10 +95,14 @@ class Engine:
         return True
 
     def abandon(self, callback_ids: Iterable[str]) -> None:
-        """These callbacks have another owner now: stop their attempts without a hang-up."""
+        """These callbacks have another owner now: stop their attempts without a hang-up.
+
+        A renewal misses a call that ended while it ran (its final save released the lease),
+        so a finished call is not one to let go: its task still hangs up and destroys what the
+        call leaves, and if another instance did take it, that final save met ``LeaseLost``."""
         for callback_id in callback_ids:
             runner = self.by_callback.get(callback_id)
-            if runner is not None:
+            if runner is not None and not runner.machine.finished:
                 log.warning("callback %s is held by another instance now; letting go", callback_id)
                 runner.abandon()
 

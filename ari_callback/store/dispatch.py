@@ -97,13 +97,15 @@ class DispatchQueries:
             async with self.engine.connect() as conn:
                 return set((await conn.execute(query)).scalars().all())
 
-    async def finished_attempts(self, attempt_ids: Collection[str]) -> set[str]:
-        """Which of these attempts are over (for sweeping what they left on Asterisk)."""
+    async def finished_attempts(self, attempt_ids: Collection[str], ended_before: float) -> set[str]:
+        """Which of these attempts ended before ``ended_before`` (for sweeping what they left on
+        Asterisk). One that has just ended is not: its owner is still hanging up after it."""
         found: set[str] = set()
         with translated("looking up attempts"):
             async with self.engine.connect() as conn:
                 for chunk in chunks(sorted(attempt_ids)):
-                    query = select(attempts.c.id).where(attempts.c.id.in_(chunk), attempts.c.state.in_(FINISHED))
+                    query = select(attempts.c.id).where(attempts.c.id.in_(chunk), attempts.c.state.in_(FINISHED),
+                                                        attempts.c.updated_at < ended_before)
                     found.update((await conn.execute(query)).scalars().all())
         return found
 

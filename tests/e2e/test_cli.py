@@ -44,7 +44,7 @@ def _cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedP
 async def _wait_listening(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read()
+        assert server.poll() is None, server.stderr.read() if server.stderr else "the server exited"
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,14 +24,22 @@ from .test_cli import BIN, _config, _free_port, _wait_listening
 
 
 class Server:
+    """One ``ari-callback serve`` process. Its log goes to a file beside its config: a pipe
+    nobody reads fills up at 64 KB and then blocks the server's event loop on its next line."""
+
     def __init__(self, config, port):
         self.config, self.port, self.proc = config, port, None
+        self.log = Path(config).with_suffix(".log")
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": API_KEY})
 
     async def start(self):
-        self.proc = subprocess.Popen([str(BIN), "--config", str(self.config), "serve"], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        await _wait_listening(self.port, self.proc)
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen([str(BIN), "--config", str(self.config), "serve"],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            await _wait_listening(self.port, self.proc)
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}; the server's log ends with:\n{self.log_tail()}") from None
         for _ in range(100):
             try:
                 if (await self.http.get("/health")).json()["asterisk_connected"]:
@@ -40,6 +49,9 @@ class Server:
             await asyncio.sleep(0.1)
         raise AssertionError("the server did not connect to Asterisk")
 
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
@@ -47,7 +59,13 @@ class Server:
     async def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(20)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError(f"{self.config.name}: no exit 20 s after SIGTERM; its log ends with:\n"
+                                     f"{self.log_tail()}") from None
         await self.http.aclose()
 
     async def record(self, call_id):

@@ -48,3 +48,22 @@ def test_an_asterisk_restart_after_a_leg_was_made_is_told_apart_from_a_hangup() 
     state = AsteriskState(frozenset(), frozenset(), frozenset(), started_at=1000.0)
     assert _restarted_since(state, 999.0) and not _restarted_since(state, 1001.0)
     assert not _restarted_since(AsteriskState(frozenset(), frozenset(), frozenset()), 999.0)
+
+
+class _Runner:
+    def __init__(self, finished: bool) -> None:
+        self.machine = type("Machine", (), {"finished": finished})()
+        self.let_go = False
+
+    def abandon(self) -> None:
+        self.let_go = True
+
+
+def test_given_a_renewal_that_missed_calls_then_only_unfinished_ones_are_let_go() -> None:
+    # A call whose final save released its lease while the renewal ran is missing from the
+    # renewal too; its task still has to hang up and destroy the bridge, so it keeps running.
+    engine = _engine(FakeAsterisk())
+    taken, ending = _Runner(finished=False), _Runner(finished=True)
+    engine.by_callback.update({"taken": taken, "ending": ending})   # type: ignore[dict-item]
+    engine.abandon(["taken", "ending", "unknown"])
+    assert (taken.let_go, ending.let_go) == (True, False)

@@ -265,3 +265,17 @@ async def test_given_an_instance_late_renewing_its_own_lease_then_it_does_not_ad
     assert await store.claim_orphans(ME, PBX, T0 + 60, 15.0, 10) == []   # lapsed, but ours
     await store.save_attempt(lease(claim), step("calling_src", "new"))   # still held: not fenced out
     assert [c.callback_id for c in await store.claim_orphans(OTHER, PBX, T0 + 60, 15.0, 10)] == ["c1"]
+
+
+async def test_given_attempts_when_asked_which_ended_before_a_time_then_only_those_settled_by_then(store):
+    await new(store, "c1")
+    await new(store, "c2")
+    await new(store, "c3")
+    ended_early, ended_late, running = [await claim_one(store) for _ in range(3)]
+    await store.save_attempt(lease(ended_early), step("completed", "new", final=True, at=T0 + 10))
+    await store.save_attempt(lease(ended_late), step("completed", "new", final=True, at=T0 + 20))
+    await store.save_attempt(lease(running), step("calling_src", "new", at=T0 + 5))
+    ids = {c.attempt.id for c in (ended_early, ended_late, running)} | {"unknown"}
+    assert await store.finished_attempts(ids, ended_before=T0 + 15) == {ended_early.attempt.id}
+    assert await store.finished_attempts(ids, ended_before=T0 + 25) == {ended_early.attempt.id,
+                                                                        ended_late.attempt.id}
