@@ -42,12 +42,13 @@ def leg_ready(m: CallMachine, event: ev.LegReady, leg: Leg, now: float) -> list[
     # Bridged before it is dialled, so the origin hears ringback and early media.
     name = DST_RING if leg.role == DST else XFER_RING
     leg.dialled_at = now
+    wait = m.plan.dst_wait() if leg.role == DST else m.plan.wait_for_pickup
     return [cmd.AddToBridge(m.bridge_id, leg.id), cmd.Dial(leg.id, timeout=limits.safety_timeout(m)),
-            m.start_timer(name, m.plan.wait_for_pickup)]
+            m.start_timer(name, wait)]
 
 
 def progress(m: CallMachine, event: ev.LegProgress, leg: Leg, now: float) -> list[cmd.Command]:
-    return [m.start_timer(DST_RING, m.plan.wait_for_pickup)]   # seed 002: restart on early media
+    return [m.start_timer(DST_RING, m.plan.dst_wait())]   # seed 002: restart on early media
 
 
 def ring_timeout(m: CallMachine, event: ev.TimerFired, leg: None, now: float) -> list[cmd.Command]:

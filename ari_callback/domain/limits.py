@@ -24,7 +24,7 @@ _SOONEST = 0.05   # a limit that passed while the app was away fires at once, no
 
 def safety_timeout(m: CallMachine) -> int:
     """Asterisk's own ring limit: only there in case we die; our timers end rings sooner."""
-    return 2 * m.plan.wait_for_pickup + 5
+    return 2 * max(m.plan.wait_for_pickup, m.plan.dst_wait()) + 5
 
 
 def absolute_timeouts(m: CallMachine, leg_ids: tuple[str | None, ...],
@@ -60,8 +60,8 @@ def resume(m: CallMachine, event: ev.Resume, leg: None, now: float) -> list[cmd.
     out: list[cmd.Command] = []
     pending = m.legs.get(m.pending or "")
     if pending is not None and not pending.answered:
-        name = DST_RING if pending.role == DST else XFER_RING
-        out.append(m.start_timer(name, left(wait, pending.progress_at or pending.created_at)))
+        name, limit = (DST_RING, m.plan.dst_wait()) if pending.role == DST else (XFER_RING, wait)
+        out.append(m.start_timer(name, left(limit, pending.progress_at or pending.created_at)))
     if m.was_connected:
         out.append(m.start_timer(DURATION, left(m.plan.call_duration, m.connected_at)))
     return out

@@ -124,6 +124,12 @@ class CallPlan:
     transfer_code: str = "##"
     playback_timeout: float = 60.0
     simultaneous: bool = False   # seed 001: ring the destination at the same time as the origins
+    # The destination's own ring limit when it differs (0: wait_for_pickup): a queue leg is
+    # "ringing" until an agent answers, which may take far longer than a phone rings.
+    dst_wait_for_pickup: int = 0
+
+    def dst_wait(self) -> int:
+        return self.dst_wait_for_pickup or self.wait_for_pickup
 
     def transfer_endpoint(self, number: str) -> str:
         return f"Local/{number}@{self.transfer_context}"

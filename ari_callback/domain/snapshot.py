@@ -42,6 +42,7 @@ def plan_to_dict(plan: CallPlan) -> dict[str, Any]:
 
 def plan_from_dict(data: Mapping[str, Any]) -> CallPlan:
     """The plan ``plan_to_dict`` gave; ValueError naming the key for anything else."""
+    data = {**_PLAN_ADDED, **data}
     _expect_keys(data, {"version", *_PLAN_FIELDS}, "plan")
     if data["version"] != PLAN_VERSION:
         raise ValueError(f"plan.version: {data['version']!r} is not {PLAN_VERSION}")
@@ -175,7 +176,10 @@ _PLAN_FIELDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, str], Any]]] 
     "transfer_code": _STR,
     "playback_timeout": (float, _load_float),
     "simultaneous": _BOOL,
+    "dst_wait_for_pickup": _INT,
 }
+# Fields added to CallPlan after plans were first stored, with the value an older plan means.
+_PLAN_ADDED = {"dst_wait_for_pickup": 0}
 
 
 # ---------------------------------------------------------------------- machine parts

@@ -14,8 +14,8 @@ migrated database with these tables).
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Column, Double, ForeignKey, Index, Integer, MetaData,
-                        String, Table, text)
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer,
+                        MetaData, String, Table, text)
 
 # Deterministic constraint names: Alembic's batch mode on SQLite recreates tables and can only
 # drop or alter a constraint it can name.
@@ -79,11 +79,27 @@ callbacks = Table(
     Column("fence", Integer, nullable=False, default=0, server_default=text("0")),
     Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
     _time("cancel_requested_at"),
+    # A customer callback waits in its call option's waitlist (NULL: a click-to-call), in the
+    # order of ``place_at`` (when the customer joined: a caller who left a queue keeps that time).
+    Column("option_sid", String(64), nullable=True),
+    Column("number", String(64), nullable=True, index=True),
+    _time("place_at"),
+    _text("source", 16),
+    # What decides its attempts after the first, resolved when accepted like the plan: the
+    # retry policy, the calling hours and which side is the customer (domain.customer).
+    Column("policy", JSON, nullable=True),
 )
 # Listing a client's newest callbacks is the common read after a lookup by id.
 Index(None, callbacks.c.client_id, callbacks.c.created_at)
 # What the dispatcher asks for: waiting callbacks in due order.
 Index(None, callbacks.c.status, callbacks.c.due_at)
+# A waitlist in order, and how many of an option's callbacks are being dialled.
+Index(None, callbacks.c.option_sid, callbacks.c.status, callbacks.c.place_at)
+# One pending callback per number and option: a second request gets the first one back, even
+# when the two race on two instances.
+PENDING = "status IN ('queued', 'scheduled', 'dialling')"
+Index("uq_callbacks_pending_option_number", callbacks.c.option_sid, callbacks.c.number, unique=True,
+      sqlite_where=text(PENDING), postgresql_where=text(PENDING))
 
 attempts = Table(
     "attempts", metadata,
@@ -163,6 +179,43 @@ client_usage = Table(
     "client_usage", metadata,
     Column("client_id", String(64), primary_key=True),
     Column("active", Integer, nullable=False, default=0, server_default=text("0")),
+)
+
+# Call-back profiles (seed 000), their call options (queues) and pre-call questions. What
+# operators change (status, order) are columns; the rest of an option (dial mode, queue,
+# hours, capacity, retry and slot policies, sounds) is one JSON document, read whole.
+profiles = Table(
+    "profiles", metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("sms", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("scheduling", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("timezone", String(64), nullable=False),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+)
+
+call_options = Table(
+    "call_options", metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("profile_sid", String(64), ForeignKey("profiles.sid", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("name", String(128), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),
+    _time("updated_at", nullable=False),
+)
+
+questions = Table(
+    "questions", metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("profile_sid", String(64), ForeignKey("profiles.sid", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("position", Integer, nullable=False),
+    Column("settings", JSON, nullable=False),
 )
 
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).

@@ -54,7 +54,7 @@ async def test_given_a_migrated_database_when_migrated_again_then_nothing_change
     await migrate(store.engine)
     async with store.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-    assert versions == ["0002"]
+    assert versions == ["0003"]
     assert (await store.get("c1")) is not None
 
 
@@ -102,7 +102,7 @@ async def test_given_several_processes_starting_at_once_when_they_migrate_then_a
 BATCH_MIGRATION = '''
 from alembic import op
 import sqlalchemy as sa
-revision, down_revision, branch_labels, depends_on = "0003", "0002", None, None
+revision, down_revision, branch_labels, depends_on = "9999", "{head}", None, None
 
 def upgrade():
     with op.batch_alter_table("callbacks", recreate="always") as batch:
@@ -120,7 +120,8 @@ async def test_given_a_sqlite_batch_migration_of_callbacks_then_legs_and_timelin
                                                  timeline=[entry(0)]))
     scripts = tmp_path / "migrations"
     shutil.copytree(db_module.MIGRATIONS, scripts)
-    (scripts / "versions" / "0003_batch.py").write_text(BATCH_MIGRATION)
+    head = max(path.name[:4] for path in (scripts / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    (scripts / "versions" / "9999_batch.py").write_text(BATCH_MIGRATION.replace("{head}", head))
     monkeypatch.setattr(db_module, "MIGRATIONS", scripts)
     # Recreating callbacks drops the old table: with foreign keys enforced, ON DELETE CASCADE
     # would take every leg and timeline entry with it.
