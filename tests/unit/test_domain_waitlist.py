@@ -76,13 +76,13 @@ def test_given_running_attempts_then_their_servers_free_a_cycle_after_they_start
     assert waits(found) == {"a": 10, "b": 120, "c": 190}
 
 
-def test_given_an_attempt_running_longer_than_a_cycle_then_its_server_counts_as_free_now():
-    assert waits(forecast(due_now("a"), [NOW - 1000, NOW - 900], STATS, NOW)) == {"a": 0}
+def test_given_an_attempt_running_longer_than_a_cycle_then_it_gets_half_a_cycle_more():
+    assert waits(forecast(due_now("a", "b"), [NOW - 1000, NOW - 179], STATS, NOW)) == {"a": 1, "b": 90}
 
 
 def test_given_more_running_than_capacity_then_a_launch_waits_for_enough_to_end():
     found = forecast(due_now("a", "b"), [NOW - 170, NOW - 60, NOW], QueueStats(180.0, 1, 10), NOW)
-    assert waits(found) == {"a": 180, "b": 360}
+    assert waits(found) == {"a": 180, "b": 360}   # the 2nd to end frees the one unit
 
 
 def test_given_the_first_in_order_is_backing_off_then_the_next_due_one_goes_first():
@@ -127,7 +127,8 @@ def test_given_ten_thousand_waiting_then_the_forecast_takes_milliseconds():
 # ------------------------------------------------------------------------- properties
 def reference(waiting, in_progress, stats, now, hours):
     """The same rule done the slow, obvious way: one launch at a time, scanning everything."""
-    frees = sorted(max(now, s + stats.cycle_seconds) for s in in_progress)
+    cycle = stats.cycle_seconds
+    frees = sorted(s + cycle if now - s < cycle else now + cycle / 2 for s in in_progress)
     frees = sorted(frees[max(0, len(frees) - stats.capacity):] + [now] * max(0, stats.capacity - len(frees)))
     left = order(waiting)
     launches = {}
