@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .config import Settings
 from .domain.admission import allowance, refusal_message
@@ -46,6 +46,7 @@ class CallbackService:
         self.settings, self.store, self.engine, self.dispatcher = settings, store, engine, dispatcher
         self.clock = clock
         self.dialing = settings.dialing_policy()
+        self.customers: Any = None   # the CustomerService, for the customer-callback APIs
 
     async def create(self, request: CallbackRequest, *, client_id: str, api: str,
                      extension_id: str | None = None) -> str:

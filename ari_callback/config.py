@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .customer_schema import SID, ProfileSettings
 from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
 
 
@@ -105,6 +106,10 @@ class DialingSettings(_Strict):
     max_src_numbers: int = Field(10, ge=1, le=50)
     playback_timeout: float = Field(60.0, gt=0, description="give up waiting for an announcement")
     transfer_code: str = Field("##", pattern=r"^[0-9*#]{1,4}$")
+    queue_context: str = Field("cb-queue", pattern=r"^[A-Za-z0-9_-]{1,64}$", description=(
+        "customer first: the queue leg is Local/<queue>@<this>, which runs Queue()"))
+    agent_first_context: str = Field("cb-agent-first", pattern=r"^[A-Za-z0-9_-]{1,64}$", description=(
+        "agent first: the origin is Local/<queue>@<this>, answered when an agent answers"))
     trunks: dict[str, TrunkSettings] = Field(default_factory=lambda: {
         "default": TrunkSettings(dial="PJSIP/{number}@trunk", external=True)})
     routes: list[RouteSettings] = Field(default_factory=lambda: [RouteSettings(match=r"\+?[0-9*#]+",
@@ -158,6 +163,8 @@ class Settings(BaseSettings):
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     dialing: DialingSettings = DialingSettings()
     clients: dict[str, ClientSettings] = Field(default_factory=lambda: {"default": ClientSettings()})
+    profiles: dict[str, ProfileSettings] = Field(default_factory=dict, description=(
+        "call-back profiles by sid (seed 000), written to the store at every start"))
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -209,6 +216,14 @@ class Settings(BaseSettings):
         for key, client in self.keys().items():
             if client not in self.clients:
                 raise ConfigError(f"api_keys: key for unknown client {client!r}")
+        for sid, profile in self.profiles.items():
+            if not re.fullmatch(SID, sid):
+                raise ConfigError(f"profiles.{sid}: a profile sid is 1-64 letters, digits, _ or -")
+            if profile.client not in self.clients:
+                raise ConfigError(f"profiles.{sid}.client: no client named {profile.client!r}")
+        options = [osid for profile in self.profiles.values() for osid in profile.options]
+        for osid in {o for o in options if options.count(o) > 1}:
+            raise ConfigError(f"profiles: option sid {osid!r} is used by two profiles")
 
 
 def _describe(error: ValidationError) -> str:

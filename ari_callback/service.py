@@ -22,6 +22,7 @@ from .ari.errors import AriStreamError
 from .ari.stream import EventStream
 from .callbacks import CallbackService
 from .config import Settings
+from .customers import CustomerService
 from .engine.dispatcher import DispatchSettings, Dispatcher
 from .engine.engine import Engine
 from .store.callbacks import CallbackStore
@@ -50,6 +51,9 @@ class Runtime:
             instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,
             claim_batch=i.claim_batch, max_calls=i.max_calls, poll_interval=i.poll_interval,
             cancel_poll_interval=i.cancel_poll_interval, sweep_interval=i.sweep_interval))
+        self.customers = CustomerService(s, self.store, poke=self.dispatcher.poke)
+        await self.customers.seed_from_config()
+        self.dispatcher.options = self.customers.options
         # Only the events the engine translates; REST over this websocket when Asterisk takes it.
         self.stream = EventStream(s.ari.url, s.ari.username, password, s.ari.app, event_filter=CALL_EVENT_TYPES)
         self.ari.use_websocket(self.stream)
@@ -57,6 +61,7 @@ class Runtime:
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
         self.dispatcher.start()
         self.service = CallbackService(s, self.store, self.engine, self.dispatcher)
+        self.service.customers = self.customers
         return self.service
 
     async def _listen(self) -> None:

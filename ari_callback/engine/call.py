@@ -20,6 +20,7 @@ from typing import Callable
 from ..ari.client import AriClient
 from ..domain import commands as cmd
 from ..domain import events as ev
+from ..domain.customer import RetryTerms
 from ..domain.legs import Leg
 from ..domain.machine import CallMachine, IllegalTransition
 from ..domain.snapshot import machine_snapshot
@@ -53,8 +54,8 @@ def stored_snapshot(machine: CallMachine) -> dict[str, object]:
 
 class CallRunner:
     def __init__(self, machine: CallMachine, ari: AriClient, app: str, store, clock: Callable[[], float],
-                 lease: Lease, step_times: StepTimes | None = None):
-        self.machine, self.lease = machine, lease
+                 lease: Lease, step_times: StepTimes | None = None, retry: RetryTerms | None = None):
+        self.machine, self.lease, self.retry = machine, lease, retry
         self.call_id = machine.plan.call_id   # the attempt's id: its channel and bridge ids carry it
         # Each event with the perf_counter() time Asterisk's event reached the engine (None for
         # the call's own timers and command results): what step_times measures from.
@@ -140,7 +141,7 @@ class CallRunner:
         progress = Progress(state=m.state, status_detail=m.status_detail, ended_by=m.ended_by,
                             winner_leg=m.winner, connected_at=m.connected_at, ended_at=m.ended_at,
                             at=self.clock(), legs=changed, timeline=rows, previous_state=self._saved_state,
-                            final=m.finished, snapshot=snapshot)
+                            final=m.finished, snapshot=snapshot, retry_at=self._retry_at())
         try:
             await self.store.save_attempt(self.lease, progress)
         except LeaseLost as exc:
@@ -154,6 +155,13 @@ class CallRunner:
         self._saved_entries += len(rows)
         self._saved_state, self._saved_legs, self._saved_snapshot = m.state, legs, snapshot
         return True
+
+    def _retry_at(self) -> float | None:
+        """When a customer callback whose attempt failed is tried again (None: it is over)."""
+        m = self.machine
+        if not (m.finished and self.retry is not None and m.state == "failed"):
+            return None
+        return self.retry.next_at(m.status_detail, m.ended_at or self.clock())
 
     async def _save_final(self) -> None:
         """The outcome must reach the store, or the callback would look busy for ever: while

@@ -16,8 +16,10 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Callable
+from typing import Awaitable, Callable, Mapping
 
+from ..customer_schema import retry_terms
+from ..domain.customer import ACTIVE, CallOption, RetryTerms
 from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
 from ..domain.snapshot import machine_from_snapshot, plan_from_dict
@@ -43,8 +45,10 @@ class DispatchSettings:
 
 class Dispatcher:
     def __init__(self, store, engine: Engine, settings: DispatchSettings,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 options: Callable[[], Awaitable[Mapping[str, CallOption]]] | None = None):
         self.store, self.engine, self.settings, self.clock = store, engine, settings, clock
+        self.options = options   # the call options by sid, for their waitlists
         self._wake = asyncio.Event()
         self._launching: set[str] = set()   # claimed, not yet handed to the engine
         self._held: set[str] = set()   # callbacks whose lease the last renewal extended
@@ -111,12 +115,33 @@ class Dispatcher:
             now = self.clock()
             due = None if woken else await self.store.next_due(s.asterisk)
             if woken or (due is not None and due <= now):
-                claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
-                await self._launch_all(claims)
-                if claims:
+                if await self._claim(now, room):
                     continue
                 due = await self.store.next_due(s.asterisk)
+                if due is not None and due <= self.clock():
+                    due = None   # due but held back (its option closed or full): look again later
             await self._pause(s.poll_interval if due is None else min(s.poll_interval, max(0.0, due - self.clock())))
+
+    async def _claim(self, now: float, room: int) -> int:
+        """Claim and launch what is due: click-to-calls, then each open option's waitlist as
+        far as its capacity allows. How many were launched."""
+        s = self.settings
+        claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
+        await self._launch_all(claims)
+        launched, room = len(claims), room - len(claims)
+        if self.options is None or room <= 0:
+            return launched
+        due = await self.store.due_options(s.asterisk, now)
+        catalog = await self.options() if due else {}
+        for sid in due:
+            option = catalog.get(sid)
+            if room <= 0 or option is None or not _dialling(option, now):
+                continue
+            claims = await self.store.claim_option(s.instance, s.asterisk, sid, option.capacity, now,
+                                                   s.lease_seconds, limit=room)
+            await self._launch_all(claims)
+            launched, room = launched + len(claims), room - len(claims)
+        return launched
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until ``seconds`` pass or something is poked."""
@@ -186,9 +211,10 @@ class Dispatcher:
             log.error("callback %s has no plan this version can run (%s); it fails", claim.callback_id, exc)
             await self._give_up(lease, claim, "unrecoverable")
             return
+        retry = _retry_terms(claim)
         if not claim.adopted or claim.attempt.state == "new":
             # A fresh attempt, or one whose first step never got saved: nothing was dialled yet.
-            self.engine.start(CallMachine(plan), lease)
+            self.engine.start(CallMachine(plan), lease, retry)
             return
         try:
             machine = _recovered(claim)
@@ -196,7 +222,7 @@ class Dispatcher:
             log.error("callback %s: its stored call cannot be put back (%s); it fails", claim.callback_id, exc)
             await self._give_up(lease, claim, "unrecoverable")
             return
-        await self.engine.adopt(machine, lease)
+        await self.engine.adopt(machine, lease, retry)
         if claim.cancel_requested:
             self.engine.cancel(claim.callback_id)
 
@@ -227,6 +253,22 @@ def _recovered(claim: Claim) -> CallMachine:
     timeline = [{"at": e["at"], "kind": e["kind"], "leg_id": e.get("leg_id"), "detail": dict(e.get("detail") or {})}
                 for e in a.timeline]
     return machine_from_snapshot({**a.snapshot, "timeline": timeline})
+
+
+def _dialling(option: CallOption, now: float) -> bool:
+    """An option's waitlist is dialled while it is active and open; paused or closed, or out of
+    hours, its callbacks keep their places and wait."""
+    return option.status == ACTIVE and option.hours.is_open(now)
+
+
+def _retry_terms(claim: Claim) -> RetryTerms | None:
+    if claim.policy is None:
+        return None
+    try:
+        return retry_terms(claim.policy, claim.attempt.seq, claim.requested_at)
+    except ValueError as exc:   # the attempt still runs; only its retry is lost, and said so
+        log.error("callback %s: %s; it will not be retried", claim.callback_id, exc)
+        return None
 
 
 def _attempt_plan(plan: CallPlan, claim: Claim) -> CallPlan:

@@ -18,6 +18,7 @@ from ..ari import models as ari_models
 from ..ari.client import AriClient
 from ..ari.errors import AriError
 from ..domain import events as ev
+from ..domain.customer import RetryTerms
 from ..domain.machine import CallMachine
 from ..store import Lease
 from . import executor as asterisk
@@ -50,15 +51,15 @@ class Engine:
     def active_calls(self) -> int:
         return len(self.runners)
 
-    def start(self, machine: CallMachine, lease: Lease) -> CallRunner:
+    def start(self, machine: CallMachine, lease: Lease, retry: RetryTerms | None = None) -> CallRunner:
         """Register the attempt's queue, then start its task (which originates the legs)."""
-        return self._run(machine, lease, ev.Start())
+        return self._run(machine, lease, ev.Start(), retry)
 
-    async def adopt(self, machine: CallMachine, lease: Lease) -> CallRunner:
+    async def adopt(self, machine: CallMachine, lease: Lease, retry: RetryTerms | None = None) -> CallRunner:
         """Take back a call that was running (on this instance before a restart, or on one that
         died): subscribe to its channels and bridge, so their events reach us whichever app they
         are in, re-arm its timers with the time left, and feed it what it missed."""
-        runner = self._run(machine, lease, ev.Resume())
+        runner = self._run(machine, lease, ev.Resume(), retry)
         runner.adopt()
         try:
             await asterisk.subscribe(self.ari, self.app, sorted(runner.executor.created),
@@ -69,8 +70,9 @@ class Engine:
         log.info("call %s adopted in state %s", machine.plan.call_id, machine.state)
         return runner
 
-    def _run(self, machine: CallMachine, lease: Lease, first: ev.CallEvent) -> CallRunner:
-        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease, self.step_times)
+    def _run(self, machine: CallMachine, lease: Lease, first: ev.CallEvent,
+             retry: RetryTerms | None = None) -> CallRunner:
+        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease, self.step_times, retry)
         call_id = machine.plan.call_id
         self.runners[call_id] = runner
         self.by_callback[lease.callback_id] = runner

@@ -10,15 +10,17 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, exc as sa_exc, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import (DuplicateCallback, LimitReached, StoreError, StoreUnavailable, migrate,
-                 open_engine, translated)
+from .db import (DuplicateCallback, LimitReached, PendingCallback, StoreError, StoreUnavailable,
+                 migrate, open_engine, translated)
 from .dispatch import DispatchQueries
 from .integrity import DatabaseFile
+from .waitlist import WaitlistQueries
 from .writer import Writer
 from .notify import listen_for_cancels, notify_cancel
+from .profiles import ProfileWrites
 from .progress import ProgressWrites
 from .records import Admission, CallbackView, NewCallback
 from .reads import load_attempts
@@ -33,7 +35,7 @@ _CB = callbacks.c
 _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt_list"]
 
 
-class CallbackStore(ProgressWrites, DispatchQueries):
+class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
@@ -77,10 +79,25 @@ class CallbackStore(ProgressWrites, DispatchQueries):
         Raises ``LimitReached`` (nothing stored) or ``DuplicateCallback``."""
         row = dict(id=new.id, client_id=new.client_id, api=new.api, status=new.status,
                    request=new.request, plan=new.plan, created_at=new.created_at,
-                   updated_at=new.created_at, due_at=new.due_at, asterisk=new.asterisk)
+                   updated_at=new.created_at, due_at=new.due_at, asterisk=new.asterisk,
+                   option_sid=new.option_sid, number=new.number, place_at=new.place_at or new.created_at,
+                   source=new.source, policy=new.policy)
         self.check_file()
+        try:
+            await self._insert(new, row, admission)
+        except sa_exc.IntegrityError:
+            # Two requests for one number and option raced past the look below: the unique
+            # index kept the second out, and the first is its answer.
+            pending = await self._pending_for(new) if new.option_sid else None
+            if pending is None:
+                raise
+            raise PendingCallback(pending) from None
+
+    async def _insert(self, new: NewCallback, row: dict[str, Any], admission: Admission | None) -> None:
         with translated("storing a callback"):
             async with self._writer.begin() as conn:
+                if new.option_sid and (pending := await _pending(conn, new.option_sid, new.number)):
+                    raise PendingCallback(pending)
                 if admission is not None:
                     await self._admit(conn, new.client_id, admission.allowed)
                 stmt = dialect_insert(conn, callbacks).values(row).on_conflict_do_nothing(
@@ -91,6 +108,10 @@ class CallbackStore(ProgressWrites, DispatchQueries):
                     raise DuplicateCallback(f"callback {new.id!r} exists already")
                 await write_events(conn, [event(new.created_at, new.client_id, new.id, "callback",
                                                 new.status, due_at=new.due_at)])
+
+    async def _pending_for(self, new: NewCallback) -> str | None:
+        async with self.engine.connect() as conn:
+            return await _pending(conn, new.option_sid, new.number)
 
     @staticmethod
     async def _admit(conn: AsyncConnection, client_id: str, allowed: int) -> None:
@@ -121,7 +142,8 @@ class CallbackStore(ProgressWrites, DispatchQueries):
                 if found["status"] in WAITING:
                     values.update(status="cancelled", status_detail="cancelled", ended_by="cancel",
                                   ended_at=now, owner=None, lease_until=None)
-                    await release_usage(conn, client_id)
+                    if found["option_sid"] is None:   # only click-to-calls count against the limit
+                        await release_usage(conn, client_id)
                     await write_events(conn, [event(now, client_id, callback_id, "callback", "cancelled",
                                                     previous=found["status"], status_detail="cancelled")])
                 await conn.execute(update(callbacks).where(_CB.id == callback_id).values(values))
@@ -175,3 +197,9 @@ class CallbackStore(ProgressWrites, DispatchQueries):
 async def _active(conn: AsyncConnection, client_id: str) -> int:
     query = select(client_usage.c.active).where(client_usage.c.client_id == client_id)
     return (await conn.execute(query)).scalar_one_or_none() or 0
+
+
+async def _pending(conn: AsyncConnection, option_sid: str | None, number: str | None) -> str | None:
+    query = select(_CB.id).where(_CB.option_sid == option_sid, _CB.number == number,
+                                 _CB.status.in_((*WAITING, DIALLING)))
+    return (await conn.execute(query)).scalar_one_or_none()

@@ -39,6 +39,14 @@ class DuplicateCallback(StoreError):
     """A callback with this id exists already."""
 
 
+class PendingCallback(StoreError):
+    """The number has a pending callback for this option already: that one is the answer."""
+
+    def __init__(self, callback_id: str):
+        super().__init__(f"callback {callback_id!r} is pending for this number and option")
+        self.callback_id = callback_id
+
+
 class LimitReached(StoreError):
     """The client has as many unfinished callbacks as it may: nothing was stored."""
 

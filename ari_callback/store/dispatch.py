@@ -25,10 +25,10 @@ from .writer import Writer
 
 _CB = callbacks.c
 _RETURNED = (_CB.id, _CB.client_id, _CB.plan, _CB.fence, _CB.attempts, _CB.cancel_requested_at,
-             _CB.due_at, _CB.created_at)
+             _CB.due_at, _CB.created_at, _CB.policy, _CB.place_at)
 
 
-def _serving(column, asterisk: str) -> ColumnElement[bool]:
+def serving(column, asterisk: str) -> ColumnElement[bool]:
     return or_(column.is_(None), column == asterisk)
 
 
@@ -42,8 +42,8 @@ class DispatchQueries:
                         limit: int) -> list[Claim]:
         """Take up to ``limit`` waiting callbacks that are due, oldest due first, each with a
         new attempt to run."""
-        picked = (select(_CB.id).where(_CB.status.in_(WAITING), _CB.due_at <= now,
-                                       _CB.cancel_requested_at.is_(None), _serving(_CB.asterisk, asterisk))
+        picked = (select(_CB.id).where(_CB.status.in_(WAITING), _CB.due_at <= now, _CB.option_sid.is_(None),
+                                       _CB.cancel_requested_at.is_(None), serving(_CB.asterisk, asterisk))
                   .order_by(_CB.due_at, _CB.created_at).limit(limit).with_for_update(skip_locked=True))
         stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status.in_(WAITING))
                 .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
@@ -52,8 +52,8 @@ class DispatchQueries:
         self.check_file()
         with translated("claiming due callbacks"):
             async with self._writer.begin() as conn:
-                claimed = _in_due_order((await conn.execute(stmt)).mappings().all())
-                return await _start_attempts(conn, claimed, instance, now)
+                claimed = in_due_order((await conn.execute(stmt)).mappings().all())
+                return await start_attempts(conn, claimed, instance, now)
 
     async def claim_orphans(self, instance: str, asterisk: str, now: float, lease_s: float,
                             limit: int, own: bool = False, only: Collection[str] = ()) -> list[Claim]:
@@ -67,7 +67,7 @@ class DispatchQueries:
         wanted = or_(lapsed, _CB.owner == instance) if own else lapsed
         if only:
             wanted = (_CB.owner == instance) & _CB.id.in_(list(only))
-        picked = (select(_CB.id).where(_CB.status == DIALLING, _serving(_CB.running_on, asterisk), wanted)
+        picked = (select(_CB.id).where(_CB.status == DIALLING, serving(_CB.running_on, asterisk), wanted)
                   .order_by(_CB.due_at).limit(limit).with_for_update(skip_locked=True))
         stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status == DIALLING)
                 .values(owner=instance, running_on=asterisk, lease_until=now + lease_s,
@@ -75,7 +75,7 @@ class DispatchQueries:
                 .returning(*_RETURNED))
         with translated("adopting callbacks"):
             async with self._writer.begin() as conn:
-                claimed = _in_due_order((await conn.execute(stmt)).mappings().all())
+                claimed = in_due_order((await conn.execute(stmt)).mappings().all())
                 if not claimed:
                     return []
                 found = await load_attempts(conn, [row["id"] for row in claimed])
@@ -112,18 +112,18 @@ class DispatchQueries:
     async def next_due(self, asterisk: str) -> float | None:
         """When the next waiting callback this instance may dial is due."""
         query = select(func.min(_CB.due_at)).where(_CB.status.in_(WAITING), _CB.cancel_requested_at.is_(None),
-                                                    _serving(_CB.asterisk, asterisk))
+                                                    serving(_CB.asterisk, asterisk))
         with translated("looking for due callbacks"):
             async with self.engine.connect() as conn:
                 return (await conn.execute(query)).scalar_one_or_none()
 
 
-def _in_due_order(rows: Any) -> list[Any]:
+def in_due_order(rows: Any) -> list[Any]:
     # RETURNING gives rows in no promised order, whatever the subquery's ORDER BY said.
     return sorted(rows, key=lambda row: (row["due_at"], row["created_at"], row["id"]))
 
 
-async def _start_attempts(conn: AsyncConnection, claimed: Any, instance: str, now: float) -> list[Claim]:
+async def start_attempts(conn: AsyncConnection, claimed: Any, instance: str, now: float) -> list[Claim]:
     """A new attempt for each claimed callback, and its outbox row, in the claim's transaction."""
     if not claimed:
         return []
@@ -144,4 +144,5 @@ def _fresh_attempt(row: dict[str, Any]) -> AttemptView:
 
 def _claim(row: Any, attempt: AttemptView, adopted: bool) -> Claim:
     return Claim(callback_id=row["id"], client_id=row["client_id"], plan=row["plan"], fence=row["fence"],
-                 attempt=attempt, adopted=adopted, cancel_requested=row["cancel_requested_at"] is not None)
+                 attempt=attempt, adopted=adopted, cancel_requested=row["cancel_requested_at"] is not None,
+                 policy=row["policy"], requested_at=row["place_at"] or row["created_at"])

@@ -76,11 +76,20 @@ async def _report(conn: AsyncConnection, lease: Lease, p: Progress) -> None:
     if p.state != p.previous_state:
         found.append(event(p.at, lease.client_id, lease.callback_id, "attempt", p.state, lease.attempt_id,
                            previous=p.previous_state, status_detail=p.status_detail))
-    if p.final:
+    if p.final and p.retry_at is not None:
+        # Back in its waitlist at its old place, not before the retry is due.
         await conn.execute(update(callbacks).where(callbacks.c.id == lease.callback_id).values(
+            status="queued", due_at=p.retry_at, status_detail=p.status_detail, ended_by=p.ended_by,
+            updated_at=p.at, owner=None, lease_until=None))
+        found.append(event(p.at, lease.client_id, lease.callback_id, "callback", "queued", lease.attempt_id,
+                           previous="dialling", status_detail=p.status_detail, retry_at=p.retry_at))
+    elif p.final:
+        option = (await conn.execute(update(callbacks).where(callbacks.c.id == lease.callback_id).values(
             status=p.state, status_detail=p.status_detail, ended_by=p.ended_by, connected_at=p.connected_at,
-            ended_at=p.ended_at, updated_at=p.at, owner=None, lease_until=None))
-        await release_usage(conn, lease.client_id)
+            ended_at=p.ended_at, updated_at=p.at, owner=None, lease_until=None)
+            .returning(callbacks.c.option_sid))).scalar_one_or_none()
+        if option is None:   # customer callbacks wait in their option's waitlist, not in the client's limit
+            await release_usage(conn, lease.client_id)
         found.append(event(p.at, lease.client_id, lease.callback_id, "callback", p.state, lease.attempt_id,
                            previous="dialling", status_detail=p.status_detail, ended_by=p.ended_by))
     await write_events(conn, found)

@@ -21,6 +21,11 @@ class NewCallback:
     due_at: float
     status: str = "queued"
     asterisk: str | None = None
+    option_sid: str | None = None    # a customer callback: its call option's waitlist
+    number: str | None = None        # the customer's number (one pending callback per number and option)
+    place_at: float | None = None    # its place in the waitlist; default: created_at
+    source: str = ""
+    policy: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,11 @@ class CallbackView:
     fence: int
     attempts: int
     cancel_requested_at: float | None
+    option_sid: str | None = None
+    number: str | None = None
+    place_at: float | None = None
+    source: str = ""
+    policy: dict[str, Any] | None = None
     attempt_list: tuple[AttemptView, ...] = ()
 
     @property
@@ -100,6 +110,8 @@ class Claim:
     attempt: AttemptView
     adopted: bool
     cancel_requested: bool
+    policy: dict[str, Any] | None = None   # how to go on after a failed attempt (customer callbacks)
+    requested_at: float = 0.0              # when it was asked for: retries stop at a deadline from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +141,4 @@ class Progress:
     previous_state: str
     final: bool
     snapshot: dict[str, Any] | None = None
+    retry_at: float | None = None   # final, and the callback is to be tried again then

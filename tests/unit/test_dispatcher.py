@@ -31,6 +31,7 @@ class Engine:
         self.adopted: list[str] = []
         self.abandoned: list[str] = []
         self.cancelled: list[str] = []
+        self.retries: dict[str, object] = {}
         self.link_up = True
 
     def ready(self) -> bool:
@@ -40,11 +41,12 @@ class Engine:
     def active_calls(self) -> int:
         return len(self.by_callback)
 
-    def start(self, machine, lease) -> None:
+    def start(self, machine, lease, retry=None) -> None:
         self.by_callback[lease.callback_id] = machine
         self.started.append((lease.callback_id, machine.plan.call_id))
+        self.retries[lease.callback_id] = retry
 
-    async def adopt(self, machine, lease) -> None:
+    async def adopt(self, machine, lease, retry=None) -> None:
         self.by_callback[lease.callback_id] = machine
         self.adopted.append(lease.callback_id)
 
