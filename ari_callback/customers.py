@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .callbacks import ServiceError, _database
@@ -103,6 +103,18 @@ class CustomerService:
             await self.store.save_profile(sid, settings, self.clock())
         self._catalog_at = float("-inf")
         return settings.profile(sid)
+
+    async def store_profiles(self, client_id: str) -> dict[str, ProfileSettings]:
+        """The client's profiles as stored (the shape the native API reads and writes)."""
+        with _database():
+            return await self.store.load_profiles(client_id)
+
+    async def delete_profile(self, client_id: str, sid: str) -> None:
+        with _database():
+            deleted = await self.store.delete_profile(client_id, sid)
+        if not deleted:
+            raise ServiceError(404, "profile_not_found", f"no call-back profile {sid!r}")
+        self._catalog_at = float("-inf")
 
     async def set_option_status(self, client_id: str, option_sid: str, status: str) -> None:
         with _database():
@@ -212,6 +224,21 @@ class CustomerService:
         stats = wl.stats_from_history([wl.Finished(*h) for h in history], option.capacity, now)
         entries = [wl.Waiting(row.id, row.place_at, row.due_at) for row in waiting]
         return wl.forecast(entries, running, stats, now, option.hours)
+
+    async def waitlist(self, option: c.CallOption) -> list[tuple[Any, wl.Forecast | None]]:
+        """The option's waiting callbacks in waitlist order, each with its forecast."""
+        with _database():
+            waiting, _ = await self.store.waitlist(option.sid)
+        forecasts = await self.forecast(option)
+        ordered = sorted(waiting, key=lambda row: (row.place_at, row.id))
+        return [(row, forecasts.get(row.id)) for row in ordered]
+
+    async def forecast_of(self, view: CallbackView) -> wl.Forecast | None:
+        """A waiting callback's forecast (None once it is dialled or over)."""
+        option = (await self.options()).get(view.option_sid or "")
+        if option is None or view.status not in ("queued", "scheduled"):
+            return None
+        return (await self.forecast(option)).get(view.id)
 
     async def by_number(self, client_id: str, number: str) -> list[tuple[CallbackView, wl.Forecast | None]]:
         """The callbacks of a customer's number, each with its forecast while it waits (seed 003)."""

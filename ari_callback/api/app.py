@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import errors, native, pbx, voice
+from . import customers, errors, native, pbx, voice
 
 
 class Health(BaseModel):
@@ -44,6 +44,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(native.router)
     app.include_router(pbx.router)
     app.include_router(voice.router)
+    app.include_router(customers.router)
 
     @app.get("/health", response_model=Health, tags=["operations"])
     async def health(request: Request) -> Health:

@@ -70,7 +70,7 @@ class WaitlistQueries:
     async def waitlist(self, option_sid: str) -> tuple[list[Any], list[float]]:
         """The option's waiting callbacks (id, place_at, due_at) and the start times of its
         attempts running now."""
-        waiting = select(_CB.id, _CB.place_at, _CB.due_at, _CB.status).where(
+        waiting = select(_CB.id, _CB.place_at, _CB.due_at, _CB.status, _CB.number).where(
             _CB.option_sid == option_sid, _CB.status.in_(WAITING), _CB.cancel_requested_at.is_(None))
         running = (select(func.max(attempts.c.created_at)).join(callbacks, attempts.c.callback_id == _CB.id)
                    .where(_CB.option_sid == option_sid, _CB.status == DIALLING).group_by(_CB.id))
