@@ -80,12 +80,12 @@ def with_api(f):
     return f
 
 
-def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+def _parse_vars(pairs: tuple[str, ...], hint: str = "--var") -> dict[str, str]:
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--var")
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint=hint)
         out[name] = value
     return out
 
@@ -188,3 +188,8 @@ from .cli_asterisk import asterisk, demo  # noqa: E402  (the commands that need 
 
 main.add_command(asterisk)
 main.add_command(demo)
+
+from .cli_customers import COMMANDS  # noqa: E402  (customer callbacks, through the API)
+
+for command in COMMANDS:
+    main.add_command(command)
