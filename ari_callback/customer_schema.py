@@ -51,7 +51,8 @@ class RetrySettings(_Strict):
 
 
 class SlotSettings(_Strict):
-    slot_minutes: int = Field(_DEFAULT_SLOTS.slot_minutes, ge=5, le=240)
+    slot_minutes: int = Field(_DEFAULT_SLOTS.slot_minutes, ge=1, le=240, description=(
+        "slot length: divides 60, or whole hours dividing 24"))
     days_ahead: int = Field(_DEFAULT_SLOTS.days_ahead, ge=1, le=60)
     per_slot: int = Field(_DEFAULT_SLOTS.per_slot, ge=1, le=1000)
     min_notice_minutes: int = Field(_DEFAULT_SLOTS.min_notice_minutes, ge=0, le=1440)

@@ -82,7 +82,9 @@ def check_start(hours: OpeningHours, policy: SlotPolicy, now: float, start: floa
                 booked: Mapping[float, int]) -> Slot:
     """The slot a requested start falls in (the start need not be on the grid), or SlotError:
     slot_in_past, slot_too_far, slot_closed (no slot holds that time), slot_too_soon,
-    slot_full, checked in that order."""
+    slot_full, checked in that order. The notice counts to the requested start, not to its
+    slot's: with no notice asked, the rest of a slot that has begun can still be booked (the
+    callback is due at the requested start)."""
     if start < now:
         raise SlotError(SLOT_IN_PAST, "the requested start has passed")
     if start >= _window_end(policy, now):
@@ -93,7 +95,7 @@ def check_start(hours: OpeningHours, policy: SlotPolicy, now: float, start: floa
     if index < 0 or around[index][1] <= start:
         raise SlotError(SLOT_CLOSED, "no slot at that time: the queue is closed or closes before a slot ends")
     slot_start, slot_end = around[index]
-    if slot_start < now + policy.min_notice_minutes * 60:
+    if start < now + policy.min_notice_minutes * 60:
         raise SlotError(SLOT_TOO_SOON, f"slots need {policy.min_notice_minutes} minutes' notice")
     available = policy.per_slot - _Bookings(booked).within(slot_start, slot_end)
     if available <= 0:

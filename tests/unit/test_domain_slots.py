@@ -214,3 +214,10 @@ def test_property_check_start_agrees_with_slots(hours, policy, now, fraction):
         assert not holding
     else:
         assert slot in holding
+
+
+def test_given_no_notice_when_booking_the_rest_of_a_slot_that_has_begun_then_it_is_taken():
+    policy = SlotPolicy(slot_minutes=15, min_notice_minutes=0)
+    now = utc(2026, 3, 9, 9, 5)
+    slot = check_start(OFFICE, policy, now, now + 3, NONE)
+    assert (slot.start, slot.end) == (utc(2026, 3, 9, 9), utc(2026, 3, 9, 9, 15))
