@@ -148,7 +148,7 @@ def customer_plan(call_id: str, request: CustomerRequest, profile: Profile, clie
     """The plan of a customer callback in its option's dial mode (see the module's docstring)."""
     option = request.option
     variables = {"CB_CUSTOMER_NUMBER": request.number, "CB_OPTION": option.sid, "CB_PROFILE": profile.sid,
-                 **answer_variables(profile, request.answers)}
+                 "CB_QUEUE_TIMEOUT": str(option.max_hold_seconds), **answer_variables(profile, request.answers)}
     common = dict(call_id=call_id, client_id=client.client_id, call_duration=dialing.default_call_duration,
                   playback_timeout=dialing.playback_timeout, transfer_context=dialing.transfer_context,
                   transfer_code=dialing.transfer_code, allow_public_transfer=False)
@@ -163,7 +163,6 @@ def customer_plan(call_id: str, request: CustomerRequest, profile: Profile, clie
                         announce_media=whisper, variables=MappingProxyType(variables), **common)
     trunk, endpoint = route_number(dialing, request.number)
     customer = SrcTarget(request.number, endpoint, trunk.formats, trunk.external, client.caller_id)
-    variables["CB_QUEUE_TIMEOUT"] = str(option.max_hold_seconds)
     return CallPlan(srcs=(customer,), dst_number=option.queue,
                     dst_endpoint=f"Local/{option.queue}@{contexts.customer_first}",
                     dst_formats=dialing.dst_formats, dst_external=False, dst_caller_id=CallerId("", request.number),
