@@ -76,6 +76,8 @@ class OptionSettings(_Strict):
     whisper: list[str] = Field(default_factory=list, description="media played to the agent first")
     ring_seconds: int = Field(30, ge=5, le=300)
     max_hold_seconds: int = Field(600, ge=10, le=7200)
+    queue_position: Literal["head", "end"] = Field("head", description=(
+        "where a callback joins the Asterisk queue: head (it waited its turn in the waitlist) or end"))
     retry: RetrySettings = RetrySettings()
     slots: SlotSettings = SlotSettings()
 
@@ -87,7 +89,8 @@ class OptionSettings(_Strict):
                             position=self.position, status=self.status, mode=self.mode, hours=hours,
                             capacity=self.capacity, announcement=tuple(self.announcement),
                             whisper=tuple(self.whisper), ring_seconds=self.ring_seconds,
-                            max_hold_seconds=self.max_hold_seconds, retry=self.retry.policy(),
+                            max_hold_seconds=self.max_hold_seconds, queue_position=self.queue_position,
+                            retry=self.retry.policy(),
                             slots=self.slots.policy())
 
 

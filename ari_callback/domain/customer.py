@@ -76,6 +76,9 @@ class CallOption:
     whisper: tuple[str, ...] = ()         # agent first: played to the agent before the customer's number
     ring_seconds: int = 30                # how long the customer's phone rings
     max_hold_seconds: int = 600           # how long the queue may take to find an agent
+    # Where the callback joins Asterisk's queue: "head" (it has waited its turn in the waitlist
+    # already, since its place, so it goes before callers who joined the queue since) or "end".
+    queue_position: str = "head"
     retry: RetryPolicy = RetryPolicy()
     slots: SlotPolicy = SlotPolicy()
 
@@ -148,7 +151,9 @@ def customer_plan(call_id: str, request: CustomerRequest, profile: Profile, clie
     """The plan of a customer callback in its option's dial mode (see the module's docstring)."""
     option = request.option
     variables = {"CB_CUSTOMER_NUMBER": request.number, "CB_OPTION": option.sid, "CB_PROFILE": profile.sid,
-                 "CB_QUEUE_TIMEOUT": str(option.max_hold_seconds), **answer_variables(profile, request.answers)}
+                 "CB_QUEUE_TIMEOUT": str(option.max_hold_seconds),
+                 "CB_QUEUE_POSITION": "1" if option.queue_position == "head" else "",
+                 **answer_variables(profile, request.answers)}
     common = dict(call_id=call_id, client_id=client.client_id, call_duration=dialing.default_call_duration,
                   playback_timeout=dialing.playback_timeout, transfer_context=dialing.transfer_context,
                   transfer_code=dialing.transfer_code, allow_public_transfer=False)
