@@ -6,7 +6,7 @@ VENV  := .venv
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export ARI_CB_STATE ?= /var/lib/ari-callback
 
-.PHONY: setup host postgresql venv demo test unit e2e run docker-stop clean
+.PHONY: setup host postgresql sdk venv demo test unit e2e run docker-stop clean
 
 setup: venv host
 
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 
 # sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image;
-# PostgreSQL's binaries.
-host: postgresql
+# PostgreSQL's binaries; Fonolo's SDKs' runtimes.
+host: postgresql sdk
 	@command -v sipp >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
 	@bash docker/ensure-docker.sh
@@ -40,6 +40,11 @@ postgresql:
 	  { pg_lsclusters --no-header | awk '$$4 ~ /^online/ { print $$1, $$2 }' | \
 	    while read -r version cluster; do pg_ctlcluster "$$version" "$$cluster" stop; done; }; }
 
+# Fonolo's official SDKs (vendored in tests/sdk/vendor) run unchanged against /3.0/: node and
+# the node SDK's `request` (npm, from the lock file); the python SDK uses the venv's requests.
+sdk: venv
+	@bash tests/sdk/install.sh
+
 demo: setup
 	$(VENV)/bin/ari-callback --config docker/demo.yaml demo
 
@@ -47,7 +52,7 @@ demo: setup
 test: setup
 	$(VENV)/bin/pytest -p no:cacheprovider tests
 
-unit: venv postgresql
+unit: venv postgresql sdk
 	$(VENV)/bin/pytest -p no:cacheprovider tests/unit
 
 e2e: setup
