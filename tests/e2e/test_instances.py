@@ -62,11 +62,16 @@ async def test_given_two_instances_when_one_is_killed_mid_run_then_each_callback
     originates = _originates(observer, mark)
     by_instance = Counter(r["attempts"][0]["instance"] for r in records.values())
     outcomes = Counter((r["status"], r["status_detail"]) for r in records.values())
+    # A callback claimed by the killed instance whose originate had not left it yet cannot be
+    # told apart, by its adopter, from one whose origin failed at once: it is failed, never
+    # dialled a second time (docs/decisions.md). Every other one rang exactly once.
+    unrung = [r for r in records.values() if originates[f"cb-{r['attempts'][0]['id']}-src0"] == 0]
     print(f"\nR18: 200 callbacks, dialled by {dict(by_instance)}; outcomes {dict(outcomes)}; "
-          f"all final {settled:.1f} s after the kill")
+          f"all final {settled:.1f} s after the kill; {len(unrung)} caught before their originate left")
     assert all(len(r["attempts"]) == 1 for r in records.values())
     assert all(originates[f"cb-{r['attempts'][0]['id']}-src0"] <= 1 for r in records.values())
-    assert sum(originates.values()) == len(records)   # each callback's origin rang exactly once
+    assert len(unrung) <= 2 and all(r["status"] == "failed" for r in unrung), [
+        (r["status"], r["status_detail"]) for r in unrung]
     assert settled < 30
     assert by_instance["inst-a"] > 0 and outcomes[("completed", "answered")] >= 190
 
