@@ -80,6 +80,8 @@ class OptionSettings(_Strict):
         "where a callback joins the Asterisk queue: head (it waited its turn in the waitlist) or end"))
     retry: RetrySettings = RetrySettings()
     slots: SlotSettings = SlotSettings()
+    calling_hours: dict[str, str | list[str]] | None = Field(None, description=(
+        "retries only inside these hours in the customer's time zone, e.g. {\"daily\": \"09:00-20:00\"}"))
 
     _announcement = field_validator("announcement", "whisper")(classmethod(lambda cls, v: _media(v)))
 
@@ -90,8 +92,8 @@ class OptionSettings(_Strict):
                             capacity=self.capacity, announcement=tuple(self.announcement),
                             whisper=tuple(self.whisper), ring_seconds=self.ring_seconds,
                             max_hold_seconds=self.max_hold_seconds, queue_position=self.queue_position,
-                            retry=self.retry.policy(),
-                            slots=self.slots.policy())
+                            retry=self.retry.policy(), slots=self.slots.policy(),
+                            calling_hours=self.calling_hours)
 
 
 class QuestionSettings(_Strict):
@@ -132,6 +134,11 @@ class ProfileSettings(_Strict):
                 option.option(sid, "", self.timezone)
             except HoursError as exc:
                 raise ValueError(f"options.{sid}.hours: {exc}") from None
+            try:
+                if option.calling_hours:
+                    OpeningHours.parse("UTC", option.calling_hours)
+            except HoursError as exc:
+                raise ValueError(f"options.{sid}.calling_hours: {exc}") from None
         return self
 
     def profile(self, sid: str) -> c.Profile:
@@ -144,13 +151,16 @@ class ProfileSettings(_Strict):
                          questions=tuple(questions))
 
 
-def callback_policy(option: c.CallOption) -> dict:
+def callback_policy(option: c.CallOption, customer_timezone: str) -> dict:
     """What a customer callback keeps from its option when accepted, for its later attempts:
-    a retry runs under the policy and calling hours it was accepted with."""
+    a retry runs under the policy and hours it was accepted with (the option's, and the
+    option's calling hours read in the customer's time zone)."""
     retry = option.retry
+    calling = (OpeningHours.parse(customer_timezone, option.calling_hours).to_spec()
+               if option.calling_hours else None)
     return {"retry": {"max_attempts": retry.max_attempts, "backoff_seconds": list(retry.backoff_seconds),
                       "deadline_seconds": retry.deadline_seconds, "retry_on": sorted(retry.retry_on)},
-            "hours": option.hours.to_spec(), "customer_side": c.customer_side(option)}
+            "hours": option.hours.to_spec(), "calling_hours": calling, "customer_side": c.customer_side(option)}
 
 
 def retry_terms(policy: dict, attempts_made: int, requested_at: float) -> c.RetryTerms:
@@ -158,7 +168,8 @@ def retry_terms(policy: dict, attempts_made: int, requested_at: float) -> c.Retr
     try:
         retry = RetrySettings(**policy["retry"]).policy()
         hours = OpeningHours.parse(**policy["hours"])
+        calling = OpeningHours.parse(**policy["calling_hours"]) if policy.get("calling_hours") else None
         side = policy["customer_side"]
     except (KeyError, TypeError, HoursError) as exc:
         raise ValueError(f"callback policy: {exc}") from None
-    return c.RetryTerms(retry, hours, side, attempts_made, requested_at)
+    return c.RetryTerms(retry, hours, side, attempts_made, requested_at, calling)

@@ -149,7 +149,8 @@ class CustomerService:
             id=callback_id, client_id=client_id, api=api, plan=plan_to_dict(plan), created_at=now, due_at=due_at,
             status="scheduled" if start_at is not None else "queued",
             asterisk=self.settings.clients[client_id].asterisk, option_sid=option.sid, number=number,
-            place_at=place_at if place_at is not None else due_at, source=source, policy=callback_policy(option),
+            place_at=place_at if place_at is not None else due_at, source=source,
+            policy=callback_policy(option, checked.timezone),
             request={"profile": profile.sid, "option": option.sid, "number": number, "answers": checked.answers,
                      "sms": sms, "timezone": checked.timezone, "start_at": start_at, "source": source})
         with _database():

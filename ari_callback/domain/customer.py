@@ -81,6 +81,9 @@ class CallOption:
     queue_position: str = "head"
     retry: RetryPolicy = RetryPolicy()
     slots: SlotPolicy = SlotPolicy()
+    # Retries only when the customer may be called: a wall-clock spec (like ``hours``) read in
+    # the customer's own time zone, e.g. {"daily": "09:00-20:00"}; None: the option's hours only.
+    calling_hours: Mapping[str, object] | None = field(default=None, hash=False)
 
     def refusal(self, now: float) -> PlanError | None:
         """Why this option takes no callback now (paused, closed), or None."""
@@ -184,10 +187,29 @@ class RetryTerms:
     customer_side: str
     attempts_made: int
     requested_at: float
+    calling_hours: OpeningHours | None = None   # when the customer may be called, in their zone
 
     def next_at(self, status_detail: str, ended_at: float) -> float | None:
-        return next_attempt(self.policy, self.hours, status_detail, self.attempts_made, ended_at,
-                            self.requested_at, customer_side=self.customer_side)
+        at = next_attempt(self.policy, self.hours, status_detail, self.attempts_made, ended_at,
+                          self.requested_at, customer_side=self.customer_side)
+        if at is None or self.calling_hours is None:
+            return at
+        both = open_in_both(self.calling_hours, self.hours, at)
+        return both if both is not None and both <= self.requested_at + self.policy.deadline_seconds else None
+
+
+def open_in_both(first: OpeningHours, second: OpeningHours | None, at: float, rounds: int = 100) -> float | None:
+    """The earliest moment from ``at`` on when both are open (None if none is found)."""
+    for _ in range(rounds):
+        opened = first.next_open(at)
+        if opened is None:
+            return None
+        at = opened if second is None else second.next_open(opened)
+        if at is None:
+            return None
+        if at == opened:
+            return at
+    return None
 
 
 def customer_side(option: CallOption) -> str:

@@ -76,3 +76,22 @@ def test_a_paused_or_closed_option_says_why():
     from dataclasses import replace
     assert replace(option, status=c.PAUSED).refusal(0).error_id == "option_paused"
     assert replace(option, status=c.CLOSED).refusal(0).error_id == "option_closed"
+
+
+def test_given_calling_hours_in_the_customers_zone_then_a_retry_waits_for_both_to_be_open():
+    from datetime import datetime, timezone
+
+    from ari_callback.domain.hours import OpeningHours
+    from ari_callback.domain.retry import RetryPolicy
+    utc = lambda *p: datetime(*p, tzinfo=timezone.utc).timestamp()   # noqa: E731
+    option_hours = OpeningHours.parse("America/Toronto", {"daily": "08:00-22:00"})
+    # The customer is in Vancouver: 09:00-20:00 there is 17:00-04:00 UTC (winter, UTC-8).
+    calling = OpeningHours.parse("America/Vancouver", {"daily": "09:00-20:00"})
+    terms = c.RetryTerms(RetryPolicy(backoff_seconds=(60,)), option_hours, "src", 1, utc(2026, 12, 7, 13), calling)
+    ended = utc(2026, 12, 7, 13, 30)   # 08:30 in Toronto (open), 05:30 in Vancouver (too early)
+    assert terms.next_at("src_busy", ended) == utc(2026, 12, 7, 17)   # 09:00 Vancouver, 12:00 Toronto
+    late = utc(2026, 12, 8, 3, 30)     # 22:30 Toronto (closed), 19:30 Vancouver
+    assert terms.next_at("src_busy", late) is None   # next both-open moment is past the deadline
+    no_deadline = c.RetryTerms(RetryPolicy(backoff_seconds=(60,), deadline_seconds=3 * 86400), option_hours,
+                               "src", 1, utc(2026, 12, 7, 13), calling)
+    assert no_deadline.next_at("src_busy", late) == utc(2026, 12, 8, 17)
