@@ -106,8 +106,12 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                 # the id is a duplicate; any other constraint failure stays an error.
                 if (await conn.execute(stmt)).rowcount == 0:
                     raise DuplicateCallback(f"callback {new.id!r} exists already")
+                # A customer callback's first event says whom to tell and how (an SMS gateway
+                # behind a webhook needs the number and the opt-in); later ones name the callback.
+                customer = ({"option": new.option_sid, "number": new.number, "sms": bool(new.request.get("sms"))}
+                            if new.option_sid else {})
                 await write_events(conn, [event(new.created_at, new.client_id, new.id, "callback",
-                                                new.status, due_at=new.due_at)])
+                                                new.status, due_at=new.due_at, **customer)])
 
     async def _pending_for(self, new: NewCallback) -> str | None:
         async with self.engine.connect() as conn:

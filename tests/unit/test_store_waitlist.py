@@ -98,3 +98,14 @@ async def test_given_customer_callbacks_then_the_clients_call_limit_is_not_used(
     await store.request_cancel("c2", "acme", T0 + 1)
     assert await store.active_count("acme") == 0
     assert [v.id for v in await store.by_number("acme", "5551000")] == ["c1"]
+
+
+async def test_given_a_customer_callback_with_sms_then_its_first_event_carries_number_and_opt_in(store):
+    from sqlalchemy import select
+
+    from ari_callback.store.tables import outbox
+    await store.create(NewCallback(id="c1", client_id="acme", api="fonolo", request={"sms": True}, plan={"v": 1},
+                                   created_at=T0, due_at=T0, option_sid="sales", number="5551000"))
+    async with store.engine.connect() as conn:
+        detail = (await conn.execute(select(outbox.c.detail))).scalar_one()
+    assert detail == {"due_at": T0, "option": "sales", "number": "5551000", "sms": True}
