@@ -126,7 +126,9 @@ class Dispatcher:
         """Claim and launch what is due: click-to-calls, then each open option's waitlist as
         far as its capacity allows. How many were launched."""
         s = self.settings
-        claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
+        claims = []
+        if await self.store.click_to_calls_due(s.asterisk, now):   # a read first: see the store's method
+            claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
         await self._launch_all(claims)
         launched, room = len(claims), room - len(claims)
         if self.options is None or room <= 0:

@@ -55,6 +55,17 @@ class DispatchQueries:
                 claimed = in_due_order((await conn.execute(stmt)).mappings().all())
                 return await start_attempts(conn, claimed, instance, now)
 
+    async def click_to_calls_due(self, asterisk: str, now: float) -> bool:
+        """Whether any waiting click-to-call (no call option) is due: a read, so a dispatch pass
+        with only waitlists due does not queue a write transaction for nothing (on SQLite a
+        write waits its turn behind every step the running calls are saving)."""
+        query = (select(_CB.id).where(_CB.status.in_(WAITING), _CB.due_at <= now, _CB.option_sid.is_(None),
+                                      _CB.cancel_requested_at.is_(None), serving(_CB.asterisk, asterisk))
+                 .limit(1))
+        with translated("looking for due callbacks"):
+            async with self.engine.connect() as conn:
+                return (await conn.execute(query)).first() is not None
+
     async def claim_orphans(self, instance: str, asterisk: str, now: float, lease_s: float,
                             limit: int, own: bool = False, only: Collection[str] = ()) -> list[Claim]:
         """Take over callbacks being dialled on our Asterisk whose owner's lease expired (it
