@@ -155,9 +155,11 @@ def _answers(form: Form) -> dict[str, str]:
 
 def _refusal(exc: ServiceError) -> ServiceError:
     """The service's refusal, worded and named as the Fonolo API's fields."""
-    field = FORM_FIELDS.get(exc.field or "", exc.field)
-    if exc.field and field == exc.field and exc.field not in FORM_FIELDS.values():
-        field = f"fc_answers[{exc.field}]"   # the service names a question by its sid
+    field = exc.field
+    if field in FORM_FIELDS:
+        field = FORM_FIELDS[field]
+    elif field and not field.startswith("fc_"):
+        field = f"fc_answers[{field}]"   # the service names a question by its sid
     message = exc.message if exc.message.startswith("Unable") else f"Unable to start call-back: {exc.message}"
     return ServiceError(exc.status, exc.error_id, message, field)
 
@@ -165,9 +167,14 @@ def _refusal(exc: ServiceError) -> ServiceError:
 async def _customer_callback(request: Request, client: str, sid: str, prefix: str = CALL_PREFIX
                              ) -> CallbackView:
     """A customer callback of the client by its SID (another client's looks missing)."""
-    view = await request.app.state.service.get(callback_id(sid, prefix), client)
+    what = "opt-in" if prefix == OPTIN_PREFIX else "call-back"
+    missing = ServiceError(404, f"{what.replace('-', '')}_not_found", f"Unknown {what} {sid!r}")
+    try:
+        view = await request.app.state.service.get(callback_id(sid, prefix), client)
+    except ServiceError as exc:
+        raise missing if exc.status == 404 else exc from None
     if view.option_sid is None:   # a click-to-call of the native API is no Fonolo call-back
-        raise ServiceError(404, "callback_not_found", f"Unknown call-back {sid!r}")
+        raise missing
     return view
 
 
