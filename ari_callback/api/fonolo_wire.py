@@ -58,7 +58,8 @@ def failure(status: int, error_id: str, message: str, field: str | None = None,
 
 
 def owns(request: Request) -> bool:
-    return request.url.path.startswith(PREFIX)
+    """/3.0/ and also /3.0profiles...: what an SDK asks when its endpoint lacks the final /."""
+    return request.url.path.startswith(PREFIX.rstrip("/"))
 
 
 def http_failure(request: Request, exc: StarletteHTTPException) -> FonoloJSON:
@@ -66,6 +67,8 @@ def http_failure(request: Request, exc: StarletteHTTPException) -> FonoloJSON:
     if request.url.path.endswith(".xml"):
         return failure(400, "xml_not_supported", "XML is not supported; use .json or no suffix.")
     messages = {404: "Unknown resource.", 405: "Method not allowed on this resource."}
+    if not request.url.path.startswith(PREFIX):
+        messages[404] = "Unknown resource: the endpoint must end with /3.0/ (with the final /)."
     return failure(exc.status_code, _HTTP_IDS.get(exc.status_code, f"http_{exc.status_code}"),
                    messages.get(exc.status_code, str(exc.detail)), headers=getattr(exc, "headers", None))
 
