@@ -75,6 +75,22 @@ class ApiKey(_Strict):
     client: str = "default"
 
 
+class FonoloAccount(_Strict):
+    """Credentials of Fonolo's API v3.0 (``/3.0/``): HTTP Basic with an account SID and an auth
+    token, in the formats Fonolo's SDKs check before they send anything."""
+
+    sid: str = Field(pattern=r"^[A-Z]{2}[0-9a-f]{32}$", description="account SID, e.g. AC + 32 hex digits")
+    token: SecretStr = Field(description="auth token: 64 lower-case hex digits")
+    client: str = "default"
+
+    @field_validator("token")
+    @classmethod
+    def _token_form(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"[0-9a-f]{64}", value.get_secret_value()):
+            raise ValueError("must be 64 lower-case hex digits (Fonolo's SDKs refuse anything else)")
+        return value
+
+
 class TrunkSettings(_Strict):
     dial: str = Field(description="dial string template: {number} and the route's named groups")
     formats: str | None = "ulaw"
@@ -158,6 +174,8 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     api_keys: list[ApiKey] = Field(default_factory=list)
     api_key: SecretStr | None = Field(None, description="shorthand: one key for the default client")
+    fonolo_accounts: list[FonoloAccount] = Field(default_factory=list, description=(
+        "account SID and auth token pairs for /3.0/ (Fonolo's API), each naming its client"))
     data_dir: Path = Path("./data")
     database_url: str | None = Field(None, description="default: SQLite in data_dir")
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
@@ -216,6 +234,12 @@ class Settings(BaseSettings):
         for key, client in self.keys().items():
             if client not in self.clients:
                 raise ConfigError(f"api_keys: key for unknown client {client!r}")
+        for i, account in enumerate(self.fonolo_accounts):
+            if account.client not in self.clients:
+                raise ConfigError(f"fonolo_accounts.{i}.client: no client named {account.client!r}")
+        sids = [account.sid for account in self.fonolo_accounts]
+        for sid in {s for s in sids if sids.count(s) > 1}:
+            raise ConfigError(f"fonolo_accounts: account SID {sid!r} is listed twice")
         for sid, profile in self.profiles.items():
             if not re.fullmatch(SID, sid):
                 raise ConfigError(f"profiles.{sid}: a profile sid is 1-64 letters, digits, _ or -")

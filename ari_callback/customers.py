@@ -215,6 +215,11 @@ class CustomerService:
             raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
         return view
 
+    async def calls(self, client_id: str, **filters) -> list[CallbackView]:
+        """The client's customer callbacks, newest first; filters as ``store.customer_calls``."""
+        with _database():
+            return await self.store.customer_calls(client_id, **filters)
+
     # -------------------------------------------------------------------- forecasts
     async def forecast(self, option: c.CallOption) -> dict[str, wl.Forecast]:
         """Every waiting callback of the option: its position and estimated wait now."""

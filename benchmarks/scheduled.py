@@ -84,8 +84,9 @@ def config(asterisk: BundledAsterisk, workdir: Path, name: str, url: str, prof: 
     return path, port
 
 
-async def store_scheduled(url: str, settings: Settings, count: int, window: float) -> float:
-    """The callbacks, due at FAR_S + offset; how long storing them took."""
+async def store_scheduled(url: str, settings: Settings, count: int, window: float, due: int) -> float:
+    """The callbacks, due at FAR_S + offset (the first ``due`` within the window, the others a
+    day after it: they wait); how long storing them took."""
     store = await CallbackStore.open(url)
     service = CustomerService(settings, store)   # its pieces, not request(): no slot rules, no read-back
     began = time.monotonic()
@@ -99,11 +100,12 @@ async def store_scheduled(url: str, settings: Settings, count: int, window: floa
             checked = service._check(prof, option, number, {}, False, None)
             callback_id = str(uuid.uuid4())
             plan = customer_plan(callback_id, checked, prof, client, service.dialing, service.contexts)
-            due_at = FAR_S + (window * i / count if window else 0.0)
+            due_at = FAR_S + ((window * i / due if window else 0.0) if i < due else 86400.0 + i)
             await store.create(NewCallback(
                 id=callback_id, client_id="default", api="native", plan=plan_to_dict(plan), created_at=time.time(),
                 due_at=due_at, status="scheduled", asterisk=settings.clients["default"].asterisk,
-                option_sid=option.sid, number=number, place_at=due_at, source="api", policy=callback_policy(option),
+                option_sid=option.sid, number=number, place_at=due_at, source="api",
+                policy=callback_policy(option, checked.timezone),
                 request={"profile": PROFILE, "option": option.sid, "number": number, "answers": checked.answers,
                          "sms": False, "timezone": checked.timezone, "start_at": due_at, "source": "api"}))
     finally:
@@ -123,14 +125,15 @@ async def schedule(url: str, start: float) -> None:
         await store.close()
 
 
-async def results(url: str, timeout: float) -> tuple[list[tuple], dict[str, int]]:
+async def results(url: str, timeout: float, until: float) -> tuple[list[tuple], dict[str, int]]:
+    """Once every callback due by ``until`` is over: the attempts, and the callbacks by status."""
     store = await CallbackStore.open(url)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             async with store.engine.connect() as conn:
                 left = (await conn.execute(select(func.count()).select_from(callbacks).where(
-                    callbacks.c.status.in_((*WAITING, "dialling"))))).scalar_one()
+                    callbacks.c.status.in_((*WAITING, "dialling")), callbacks.c.due_at <= until))).scalar_one()
             if left == 0:
                 break
             await asyncio.sleep(1.0)
@@ -183,7 +186,8 @@ async def run(args: argparse.Namespace, url: str, backend: str) -> dict:
             names = [f"p5-{chr(ord('a') + k)}" for k in range(args.instances)]
             configs = [config(asterisk, workdir, name, url, prof, args.max_calls) for name in names]
             settings = Settings(**yaml.safe_load(configs[0][0].read_text()))
-            took = await store_scheduled(url, settings, args.callbacks, args.window)
+            due = args.due or args.callbacks
+            took = await store_scheduled(url, settings, args.callbacks, args.window, due)
             print(f"stored {args.callbacks} scheduled callbacks in {took:.1f} s", flush=True)
             for (path, port), name in zip(configs, names):
                 command = [str(BIN), "--config", str(path), "serve"]
@@ -193,11 +197,12 @@ async def run(args: argparse.Namespace, url: str, backend: str) -> dict:
                     env = {**os.environ, "P5_PROBE_OUT": str(args.probe.with_suffix(f".{name}.json"))}
                 procs.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env))
                 await wait_connected(port, procs[-1])
-            await schedule(url, time.time() + args.lead)
-            kind = f"window {args.window:g} s" if args.window else "burst"
-            label = f"{backend}, {args.instances} instance(s), {kind}"
-            rows, statuses = await results(url, timeout=args.lead + args.window + 900)
-            figures = report(label, args.callbacks, rows, statuses)
+            start = time.time() + args.lead
+            await schedule(url, start)
+            kind = f"{due} due over {args.window:g} s" if args.window else f"{due} due at once"
+            label = f"{backend}, {args.instances} instance(s), {args.callbacks} waiting, {kind}"
+            rows, statuses = await results(url, timeout=args.lead + args.window + 900, until=start + args.window)
+            figures = report(label, due, rows, statuses)
             figures.update(stored_s=took, backend=backend, instances=args.instances, window_s=args.window)
             return figures
     finally:
@@ -214,6 +219,8 @@ def main() -> None:
     parser.add_argument("--options", type=int, default=10)
     parser.add_argument("--capacity", type=int, default=500)
     parser.add_argument("--window", type=float, default=60.0, help="due times spread over it; 0: a burst")
+    parser.add_argument("--due", type=int, default=None, help=(
+        "how many come due in the window (default: all); the others wait, due a day later"))
     parser.add_argument("--lead", type=float, default=20.0, help="the first due time, after the instances run")
     parser.add_argument("--max-calls", type=int, default=None, help="instance.max_calls (default: the app's)")
     parser.add_argument("--postgresql", action="store_true")

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import customers, errors, native, pbx, voice
+from . import callback_status, customers, errors, fonolo, native, pbx, voice
+from .fonolo_wire import fonolo_accounts
 
 
 class Health(BaseModel):
@@ -40,11 +41,14 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
                   description="Callbacks on Asterisk over ARI. Authenticate with `Authorization: Bearer <key>` "
                               "or `X-API-Key: <key>`. Every error has a stable `error_id`.")
     app.state.api_keys = settings.keys()
+    app.state.fonolo_accounts = fonolo_accounts(settings)
     errors.install(app)
     app.include_router(native.router)
     app.include_router(pbx.router)
     app.include_router(voice.router)
     app.include_router(customers.router)
+    app.include_router(fonolo.router)
+    app.include_router(callback_status.router)
 
     @app.get("/health", response_model=Health, tags=["operations"])
     async def health(request: Request) -> Health:

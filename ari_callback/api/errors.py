@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..callbacks import ServiceError
+from . import fonolo_wire
 
 
 class FieldError(BaseModel):
@@ -65,6 +66,8 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if fonolo_wire.owns(request):   # an unknown /3.0/ path or method: Fonolo's SDKs need their envelope
+        return fonolo_wire.http_failure(request, exc)
     ids = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
     return error_response(exc.status_code, ids.get(exc.status_code, f"http_{exc.status_code}"),
                           str(exc.detail), headers=getattr(exc, "headers", None))

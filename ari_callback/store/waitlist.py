@@ -105,3 +105,22 @@ class WaitlistQueries:
         with translated("looking up a number"):
             async with self.engine.connect() as conn:
                 return [CallbackView(**row) for row in (await conn.execute(query)).mappings().all()]
+
+    async def customer_calls(self, client_id: str, *, created_from: float | None = None,
+                             created_to: float | None = None, option_sids: list[str] | None = None,
+                             statuses: list[str] | None = None, limit: int = 100,
+                             offset: int = 0) -> list[CallbackView]:
+        """The client's customer callbacks, newest first, filtered (the Fonolo API's lists)."""
+        query = select(*_VIEW).where(_CB.client_id == client_id, _CB.option_sid.is_not(None))
+        if created_from is not None:
+            query = query.where(_CB.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(_CB.created_at < created_to)
+        if option_sids is not None:
+            query = query.where(_CB.option_sid.in_(option_sids))
+        if statuses is not None:
+            query = query.where(_CB.status.in_(statuses))
+        query = query.order_by(_CB.created_at.desc(), _CB.id.desc()).limit(limit).offset(offset)
+        with translated("listing customer callbacks"):
+            async with self.engine.connect() as conn:
+                return [CallbackView(**row) for row in (await conn.execute(query)).mappings().all()]
