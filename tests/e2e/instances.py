@@ -24,7 +24,7 @@ def instance_config(asterisk, tmp_path: Path, name: str, database_url: str, *,
                     asterisk_name: str = "default", clients: dict | None = None) -> tuple[Path, int]:
     """A config file for instance ``name``; returns it and the instance's HTTP port."""
     port = _free_port()
-    data = make_settings(asterisk, tmp_path / name).model_dump(mode="json", exclude={"api_key"})
+    data = make_settings(asterisk, tmp_path / name).model_dump(mode="json", exclude={"api_key", "fonolo_accounts"})
     data["ari"].update(app=f"cb-{name}", password="callback-secret")
     data["api_keys"] = [{"key": API_KEY, "client": "default"}, {"key": "other-client-key", "client": "other"}]
     data["http"]["port"] = port

@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 def _config(asterisk, tmp_path: Path, port: int) -> Path:
     settings = make_settings(asterisk, tmp_path / "data")
-    data = settings.model_dump(mode="json", exclude={"api_key"})
+    data = settings.model_dump(mode="json", exclude={"api_key", "fonolo_accounts"})   # secrets dump masked
     data["ari"].update(app="cb-cli", password="callback-secret")
     data["api_keys"] = [{"key": API_KEY, "client": "default"}, {"key": "other-client-key", "client": "other"}]
     data["http"]["port"] = port
