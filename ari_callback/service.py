@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
@@ -126,5 +127,27 @@ async def serve(settings: Settings) -> int:
     app = create_app(settings, lambda s: runtime(s, stop_on_fatal))
     server = _Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port,
                                     log_level=settings.log_level.lower(), lifespan="on", access_log=False))
-    await server.serve()
+    try:
+        listening = _listen(settings.http.host, settings.http.port)
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", settings.http.host, settings.http.port, exc.strerror)
+        return 1
+    await server.serve(sockets=[listening])
     return 1 if failed or not server.started else 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's socket, bound before anything else starts. uvicorn binds after the app's start-up,
+    which connects to ARI: a second ``serve`` started by mistake on a port in use would take the
+    Stasis app over from the instance running there before finding out it cannot listen."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -73,7 +73,12 @@ async def test_given_serve_when_calling_with_wait_then_timeline_printed_and_sigt
         assert bad.returncode != 0 and "invalid_src" in bad.stderr
         ringing = await asyncio.to_thread(_cli, config, "call", "2001", "1001")
         assert ringing.returncode == 0
+        # A second serve on the same config cannot listen: it says so and exits 1 before it
+        # connects to ARI, so the running one keeps its Stasis app and its calls.
+        second = await asyncio.to_thread(_cli, config, "serve", timeout=20)
+        assert second.returncode == 1 and "cannot listen" in second.stderr, second.stderr
         await asyncio.sleep(1.0)
+        assert _cli(config, "status", ringing.stdout.split()[0]).stdout.split()[1] == "dialling"
     finally:
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)

@@ -78,9 +78,9 @@ async def test_given_capacity_1_with_three_waiting_then_dialled_one_at_a_time_in
     asked = [await _ask(api, "one", number) for number in ("6003", "6013", "6023")]
     second, third = asked[1], asked[2]
     assert second["position"] < third["position"] and second["estimated_wait"] < third["estimated_wait"]
-    seen = []   # the last one's forecast while it waits: it moves up as the list moves
-    while (entry := await _waiting(api, "one", third["id"])) is not None:
-        seen.append((entry["position"], entry["estimated_wait"]))
+    seen = []   # the last one's forecast while it waits, read through seed 003's callback_status
+    while (entry := await _status(api, "6023"))["status"] == "queued":
+        seen.append((int(entry["forecast_waitlist_position"]), int(entry["estimated_wait_time"])))
         await asyncio.sleep(0.2)
     positions = [p for p, _ in seen]
     assert positions == sorted(positions, reverse=True) and positions[0] >= 2 and positions[-1] == 1, seen
@@ -91,9 +91,10 @@ async def test_given_capacity_1_with_three_waiting_then_dialled_one_at_a_time_in
     assert all(spans[i][1] <= spans[i + 1][0] for i in range(2)), spans   # never two at once
 
 
-async def _waiting(api, option: str, callback_id: str) -> dict | None:
-    entries = (await api.get(f"/v1/profiles/E2E/options/{option}/waitlist")).json()
-    return next((e for e in entries if e["id"] == callback_id), None)
+async def _status(api, number: str) -> dict:
+    response = await api.post("/api/organization/default/callback_status", json={"contact_number": number})
+    assert response.status_code == 200, response.text
+    return response.json()["data"][0]   # the newest of the number
 
 
 async def test_given_a_busy_customer_then_retried_by_policy_and_each_attempt_recorded(api):
