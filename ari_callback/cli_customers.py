@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import click
+import yaml
 
 from .cli import _api, _parse_vars, with_api
 
@@ -21,11 +22,26 @@ def _show(data, as_json: bool, lines) -> None:
 @click.command()
 @click.argument("sid", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole profile(s) as JSON.")
+@click.option("--put", "put", type=click.File("r"), metavar="FILE",
+              help="Create or replace profile SID from a YAML or JSON file (the config's profiles.<sid> shape).")
+@click.option("--delete", is_flag=True, help="Delete profile SID.")
 @with_api
 @click.pass_context
-def profiles(ctx, sid, as_json, api_url, api_key):
-    """List the call-back profiles, or show profile SID."""
+def profiles(ctx, sid, as_json, put, delete, api_url, api_key):
+    """List the call-back profiles, show profile SID, or create, replace or delete it."""
     api = _api(ctx, api_url, api_key)
+    if (put or delete) and not sid:
+        raise click.UsageError("--put and --delete need the profile's SID")
+    if delete:
+        api.call("DELETE", f"/v1/profiles/{sid}")
+        click.echo(f"{sid}: deleted")
+        return
+    if put:
+        try:
+            body = yaml.safe_load(put)
+        except yaml.YAMLError as exc:
+            raise click.BadParameter(f"not YAML or JSON: {exc}", param_hint="--put") from None
+        api.call("PUT", f"/v1/profiles/{sid}", json=body)
     found = [api.call("GET", f"/v1/profiles/{sid}")] if sid else api.call("GET", "/v1/profiles")
     _show(found, as_json, lambda ps: (
         f"{p['sid']}  {p['status']:<6}  {p['name']}  options={len(p['options'])} questions={len(p['questions'])} "
