@@ -87,14 +87,19 @@ class TriggerChannel:
         playback_id = f"{self._prefix}-pb{next(_playbacks)}"
         await self._call(self.ari.play_on_channel(self.id, media, playback_id=playback_id))
         deadline = time.monotonic() + timeout
-        while True:
-            event = await self._next(deadline)
-            finished = isinstance(event, ari.PlaybackFinished) and event.playback.id == playback_id
-            if finished:
-                return
-            if event is None or (barge_in and self.digits):
-                await self._stop(playback_id)
-                return
+        try:
+            while True:
+                event = await self._next(deadline)
+                if isinstance(event, ari.PlaybackFinished) and event.playback.id == playback_id:
+                    return
+                if event is None or (barge_in and self.digits):
+                    await self._stop(playback_id)
+                    return
+        except asyncio.CancelledError:
+            # The trigger's time limit: Asterisk runs a channel's requests in order, so a
+            # prompt still playing would hold up the hand-back that follows.
+            await self._stop(playback_id)
+            raise
 
     async def _stop(self, playback_id: str) -> None:
         try:

@@ -273,5 +273,24 @@ async def test_given_bad_arguments_then_an_error_prompt_and_the_channel_back_wit
     assert report["cb_callback_id"] == ""
     assert observer.since(mark) and any(_prompt_on(trigger)(e) for e in observer.since(mark))   # error prompt
     # The report is raised by the priority after Stasis(): the channel left the app, which
-    # holds no trigger any more.
+    # lets go of the trigger once continue's answer is in (it may come after the report).
+    deadline = time.monotonic() + 2
+    while trigger in service.engine.triggers.channels and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert trigger not in service.engine.triggers.channels
+
+
+async def test_given_a_caller_who_never_answers_the_prompt_then_handed_back_at_the_time_limit(
+        api, ari, observer, service):
+    context = service.engine.triggers.context
+    saved = context.settings
+    context.settings = saved.model_copy(update={"max_seconds": 3.0})
+    try:
+        mark = observer.mark()
+        started = time.monotonic()
+        caller, trigger = await _inbound(ari, "s@test-trigger", "1001", TT_APP=APP, TT_ARGS="request,TQ,ask")
+        report = await _reported(observer, trigger, mark, "request", timeout=15)
+    finally:
+        context.settings = saved
+    assert (report["status"], report["cb_result"], report["cb_reason"]) == ("SUCCESS", "error", "timed_out")
+    assert time.monotonic() - started < 8   # the prompt was cut short, not played out
