@@ -140,7 +140,7 @@ class Dispatcher:
             if room <= 0 or option is None or not _dialling(option, now):
                 continue
             claims = await self.store.claim_option(s.instance, s.asterisk, sid, option.capacity, now,
-                                                   s.lease_seconds, limit=room)
+                                                   s.lease_seconds, limit=room, clock=self.clock)
             await self._launch_all(claims)
             launched, room = launched + len(claims), room - len(claims)
         return launched

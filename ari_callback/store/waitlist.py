@@ -10,7 +10,7 @@ click-to-calls are not held up.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,9 +43,12 @@ class WaitlistQueries:
                 return {sid: count for sid, count in (await conn.execute(query)).all()}
 
     async def claim_option(self, instance: str, asterisk: str, option_sid: str, capacity: int,
-                           now: float, lease_s: float, limit: int = 1000) -> list[Claim]:
+                           now: float, lease_s: float, limit: int = 1000,
+                           clock: Callable[[], float] | None = None) -> list[Claim]:
         """Take the option's first due callbacks, in waitlist order, as far as its capacity (and
-        ``limit``, what this instance has room for) allows."""
+        ``limit``, what this instance has room for) allows. With ``clock``, the attempts are
+        stamped with its time once the option is counted: a claim that waited for its turn
+        behind the transaction that ended the option's last call starts after that call."""
         self.check_file()
         with translated("claiming from a waitlist"):
             async with self._writer.begin() as conn:
@@ -56,6 +59,7 @@ class WaitlistQueries:
                 room = min(capacity - busy, limit)
                 if room <= 0:
                     return []
+                now = max(now, clock()) if clock is not None else now
                 picked = (select(_CB.id).where(_CB.option_sid == option_sid, _CB.status.in_(WAITING),
                                                _CB.due_at <= now, _CB.cancel_requested_at.is_(None),
                                                serving(_CB.asterisk, asterisk))
