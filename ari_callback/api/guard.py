@@ -20,9 +20,11 @@ Errors come in the format of the API shape the path belongs to (errors.shaped_er
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -36,6 +38,7 @@ from .errors import shaped_error
 
 log = logging.getLogger("ari_callback.api")
 JSON_TYPES = ("application/json", "+json")
+DRAIN_S, DRAIN_BYTES = 1.0, 16 * 1024 * 1024   # after an early 401 or 413 (see drain)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class Guard:
             client = info.auth(request)
             if client is None:
                 await shaped_error(path, 401, "unauthorized", info.unauthorized)(scope, receive, send)
+                await drain(request, receive)
                 return
         too_large = shaped_error(path, 413, "request_too_large",
                                  f"the body is larger than {limits.max_body_bytes} bytes (http.max_body_bytes)",
@@ -132,10 +136,12 @@ class Guard:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limits.max_body_bytes:
             await too_large(scope, receive, send)
+            await drain(request, receive)
             return
         body = await read_body(receive, limits.max_body_bytes)
         if body is None:
             await too_large(scope, receive, send)
+            await drain(request, receive, started=True)
             return
         canonical = body
         if body and info is not _NO_ROUTE and is_json(request.headers.get("content-type")):
@@ -172,6 +178,31 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def drain(request: Request, receive: Receive, started: bool = False) -> None:
+    """After an early answer, read and drop what the client still sends, for a moment.
+
+    Closing a socket with unread data makes the kernel send a reset, which can destroy our
+    answer before the client reads it: a client sending a large body without waiting gets a
+    "connection reset" instead of its 401 or 413. So the rest is discarded (never kept) for up to
+    ``DRAIN_S`` or ``DRAIN_BYTES``, then the connection is closed. A client that asked
+    ``Expect: 100-continue`` (curl does for large bodies) has sent nothing: reading would invite
+    it to send, so it is not read at all."""
+    if not started and request.headers.get("expect", "").lower() == "100-continue":
+        return
+    if not started and not request.headers.get("content-length", "").strip("0") \
+            and "chunked" not in request.headers.get("transfer-encoding", "").lower():
+        return   # no body
+    drained, deadline = 0, time.monotonic() + DRAIN_S
+    try:
+        while drained < DRAIN_BYTES:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            drained += len(message.get("body", b""))
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                return
+    except asyncio.TimeoutError:
+        return
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
