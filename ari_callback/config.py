@@ -45,9 +45,27 @@ class AriSettings(_Strict):
         return value.rstrip("/")
 
 
+class IdempotencySettings(_Strict):
+    """``Idempotency-Key`` on the POSTs that start a call (docs/api-safety.md)."""
+
+    ttl_seconds: float = Field(86400.0, ge=60, le=30 * 86400, description=(
+        "how long a key and its first answer are kept; after that the key may be used again"))
+    wait_seconds: float = Field(5.0, ge=0, le=60, description=(
+        "how long a repeat waits for the first request's answer before 409 idempotency_in_progress"))
+    lock_seconds: float = Field(60.0, ge=5, le=3600, description=(
+        "a key still in progress after this long (its server died mid-request) may be taken over"))
+
+
 class HttpSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    max_body_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024, description=(
+        "largest request body accepted (413 request_too_large beyond it)"))
+    max_json_depth: int = Field(32, ge=4, le=200, description=(
+        "deepest nesting of arrays and objects a JSON body may have (422 too_deep beyond it)"))
+    retry_after_seconds: int = Field(5, ge=1, le=3600, description=(
+        "Retry-After of a 429 (a concurrent-call or callback_rate_limit refusal)"))
+    idempotency: IdempotencySettings = IdempotencySettings()
 
 
 NAME = r"^[A-Za-z0-9_.:@-]{1,64}$"

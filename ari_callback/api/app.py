@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
 from . import callback_status, customers, errors, fonolo, native, pbx, voice
+from .auth import client_of
+from .guard import Guard
+from .health import StoreCheck
 from .fonolo_wire import fonolo_accounts
 
 
@@ -21,7 +24,7 @@ class Health(BaseModel):
     asterisk_connected: bool
     store_ok: bool
     store_problem: str | None = None
-    active_calls: int
+    active_calls: int | None = Field(None, description="calls in progress on this instance: only with a valid API key")
 
 
 class Ready(BaseModel):
@@ -42,7 +45,9 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
                               "or `X-API-Key: <key>`. Every error has a stable `error_id`.")
     app.state.api_keys = settings.keys()
     app.state.fonolo_accounts = fonolo_accounts(settings)
+    app.state.http_settings, app.state.store_check = settings.http, StoreCheck()
     errors.install(app)
+    app.add_middleware(Guard)   # keys before bodies, size and JSON limits, Idempotency-Key, catch-all
     app.include_router(native.router)
     app.include_router(pbx.router)
     app.include_router(voice.router)
@@ -50,21 +55,25 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(fonolo.router)
     app.include_router(callback_status.router)
 
-    @app.get("/health", response_model=Health, tags=["operations"])
+    @app.get("/health", response_model=Health, response_model_exclude_unset=True, tags=["operations"])
     async def health(request: Request) -> Health:
         """No key needed: whether the service is up, connected to Asterisk, and its database
-        usable (the file it opened still there and writable, or the server answering)."""
+        usable (the file it opened still there, the server answering, and a write going through).
+        ``active_calls`` only with a valid API key."""
         service = request.app.state.service
-        connected, problem = service.engine.ready(), await service.store.problem()
-        return Health(status="ok" if connected and problem is None else "degraded", asterisk_connected=connected,
-                      store_ok=problem is None, store_problem=problem, active_calls=service.engine.active_calls)
+        connected, problem = service.engine.ready(), await request.app.state.store_check.problem(service.store)
+        found: dict = dict(status="ok" if connected and problem is None else "degraded", asterisk_connected=connected,
+                           store_ok=problem is None, store_problem=problem)
+        if client_of(request) is not None:
+            found["active_calls"] = service.engine.active_calls
+        return Health(**found)
 
     @app.get("/readyz", response_model=Ready, tags=["operations"], responses=errors.responses(503))
     async def readyz(request: Request) -> Ready:
         """No key needed: 200 when this instance can take callbacks (Asterisk connected, database
         usable), else 503 ``not_ready`` saying why: for a load balancer's health check."""
         service = request.app.state.service
-        problem = await service.store.problem()
+        problem = await request.app.state.store_check.problem(service.store)
         if problem is not None:
             raise ServiceError(503, "not_ready", f"the database is not usable: {problem}")
         if not service.engine.ready():

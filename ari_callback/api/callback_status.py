@@ -7,7 +7,6 @@ another client's callbacks are never shown, nor is whether that client exists.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +18,7 @@ from ..domain.waitlist import Forecast
 from ..store import CallbackView
 from .auth import client_id
 from .errors import responses
+from .guard import check_json
 
 router = APIRouter(tags=["callback status (seed 003)"])
 WAITING = ("queued", "scheduled")
@@ -65,10 +65,8 @@ async def _fields(request: Request) -> dict:
     raw = await request.body()
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-    try:
-        fields = json.loads(raw or b"{}")
-    except ValueError:
-        raise ServiceError(400, "malformed_json", "the request body is not valid JSON") from None
+    # Checked as the guard checks JSON bodies, whatever the Content-Type said (it may be none).
+    fields = check_json(raw or b"{}", request.app.state.http_settings.max_json_depth)
     if not isinstance(fields, dict):
         raise ServiceError(422, "invalid_body", "the body is an object with contact_number", "body")
     return fields

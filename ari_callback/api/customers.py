@@ -16,6 +16,7 @@ from ..customer_schema import SID, ProfileSettings
 from ..domain.request import NUMBER_RE
 from .auth import client_id
 from .errors import responses
+from .idempotency import idempotency_key
 from .views import iso
 
 router = APIRouter(prefix="/v1", tags=["customer callbacks"])
@@ -121,7 +122,7 @@ async def schedule(sid: str, option_sid: str, request: Request, client: str = De
 
 
 @router.post("/customer-callbacks", status_code=201, response_model=CustomerCallback,
-             responses=responses(400, 401, 404, 409, 422, 503))
+             dependencies=[Depends(idempotency_key)], responses=responses(400, 401, 404, 409, 413, 422, 503))
 async def request_callback(body: CustomerCallbackRequest, request: Request, response: Response,
                            client: str = Depends(client_id)) -> CustomerCallback:
     """A customer asks to be called back: now (the waitlist) or at ``start_at`` (a slot). A

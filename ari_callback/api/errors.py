@@ -2,6 +2,7 @@
 
 Ids name the problem, not the code path: ``missing_dst``, ``invalid_dst_dtmf``,
 ``unknown_sound``, ``unauthorized``, ``callback_not_found``... Clients may switch on them.
+Under ``/3.0/`` the same ids travel in Fonolo's envelope (``shaped_error``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..callbacks import ServiceError
@@ -60,9 +62,29 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         f"{e['field']}: {e['message']}" for e in errors), errors)
 
 
+def shaped_error(path: str, status: int, error_id: str, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> Response:
+    """An error in the format of the API shape ``path`` belongs to: Fonolo's envelope under
+    /3.0/, else ours (seeds 001 to 003 and the native API share it)."""
+    if path.startswith(fonolo_wire.PREFIX.rstrip("/")):
+        if status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": 'Basic realm="Fonolo API"'}
+        return fonolo_wire.failure(status, error_id, fonolo_wire.sentence(message), field, headers)
+    errors = [{"field": field, "error_id": error_id, "message": message}] if field else None
+    return error_response(status, error_id, message, errors, headers)
+
+
+def retry_after(request: Request, exc: ServiceError) -> dict[str, str] | None:
+    """A 429 (over a call limit) says when to try again: ``http.retry_after_seconds``."""
+    if exc.status != 429:
+        return None
+    http = getattr(request.app.state, "http_settings", None)
+    return {"Retry-After": str(http.retry_after_seconds if http else 5)}
+
+
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
     errors = [{"field": exc.field, "error_id": exc.error_id, "message": exc.message}] if exc.field else None
-    return error_response(exc.status, exc.error_id, exc.message, errors)
+    return error_response(exc.status, exc.error_id, exc.message, errors, retry_after(request, exc))
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,7 +103,13 @@ def install(app: FastAPI) -> None:
 
 def responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI documentation of the error responses a route can give."""
-    text = {400: "Malformed JSON", 401: "Missing or unknown API key", 403: "Not allowed for this client",
-            404: "Not found", 409: "Conflict with the callback's state", 422: "Invalid request",
-            429: "Over a limit", 503: "Asterisk or the database is unavailable"}
+    text = {400: "Malformed JSON (or not UTF-8), or an invalid Idempotency-Key",
+            401: "Missing or unknown API key", 403: "Not allowed for this client",
+            404: "Not found", 409: "Conflict with the callback's state, or an Idempotency-Key reused with "
+                                   "another request (idempotency_key_reused) or still in progress "
+                                   "(idempotency_in_progress, with Retry-After)",
+            413: "The body is larger than http.max_body_bytes (request_too_large)",
+            422: "Invalid request (too_deep: JSON nested deeper than http.max_json_depth; duplicate_key)",
+            429: "Over a limit (with Retry-After)", 500: "Unexpected error (internal_error), logged",
+            503: "Asterisk or the database is unavailable"}
     return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

@@ -10,12 +10,14 @@ from typing import Annotated, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.params import Depends as DependsParam
 
 from ..callbacks import ServiceError
 from ..store import CallbackView
 from . import fonolo_views as views
 from .fonolo_wire import (CALL_PREFIX, OPTIN_PREFIX, FonoloJSON, FonoloRoute, Form, call_sid, callback_id, envelope,
                           fonolo_client, parse_form, parse_local)
+from .idempotency import idempotency_key
 
 router = APIRouter(prefix="/3.0", tags=["Fonolo REST API 3.0"], route_class=FonoloRoute)
 Client = Annotated[str, Depends(fonolo_client)]
@@ -26,11 +28,12 @@ FORM_FIELDS = {"number": "fc_number", "option": "fc_option", "sms": "fc_sms", "t
                "start_at": "fc_start_date"}
 
 
-def route(method: str, path: str) -> Callable:
+def route(method: str, path: str, dependencies: list[DependsParam] | None = None) -> Callable:
     """Register ``path`` and ``path.json``; the suffixed one first, as ``{sid}`` would take it."""
     def register(endpoint: Callable) -> Callable:
-        router.add_api_route(path + ".json", endpoint, methods=[method], include_in_schema=False)
-        router.add_api_route(path, endpoint, methods=[method], summary=endpoint.__doc__)
+        router.add_api_route(path + ".json", endpoint, methods=[method], include_in_schema=False,
+                             dependencies=dependencies)
+        router.add_api_route(path, endpoint, methods=[method], summary=endpoint.__doc__, dependencies=dependencies)
         return endpoint
     return register
 
@@ -102,7 +105,7 @@ async def get_question(profile_sid: str, question_sid: str, request: Request, cl
 
 
 # -------------------------------------------------------------------------- call-backs
-@route("POST", "/callback")
+@route("POST", "/callback", dependencies=[Depends(idempotency_key)])
 async def start_callback(request: Request, client: Client) -> FonoloJSON:
     """Start a call-back: fc_number, fc_option, and optionally fc_start_date, fc_timezone, fc_sms,
     fc_answers[QSID]. A call-back pending for the number and option is returned as it is."""

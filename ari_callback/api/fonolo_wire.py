@@ -91,8 +91,11 @@ class FonoloRoute(APIRoute):
                     raise ServiceError(400, "xml_not_supported", "XML is not supported; use .json or no suffix.")
                 return await handler(request)
             except ServiceError as exc:
-                return failure(exc.status, exc.error_id, _sentence(exc.message), exc.field,
-                               {"WWW-Authenticate": 'Basic realm="Fonolo API"'} if exc.status == 401 else None)
+                headers = {"WWW-Authenticate": 'Basic realm="Fonolo API"'} if exc.status == 401 else None
+                if exc.status == 429:
+                    http = getattr(request.app.state, "http_settings", None)
+                    headers = {"Retry-After": str(http.retry_after_seconds if http else 5)}
+                return failure(exc.status, exc.error_id, sentence(exc.message), exc.field, headers)
             except RequestValidationError as exc:
                 return _validation_failure(exc)
             except StarletteHTTPException as exc:
@@ -104,7 +107,7 @@ class FonoloRoute(APIRoute):
         return enveloped
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
     """Our messages are clauses; the SDKs hand head.message to people (node: as the error)."""
     text = message[:1].upper() + message[1:]
     return text if text.endswith(".") else text + "."
@@ -127,8 +130,11 @@ def _credentials(header: str) -> tuple[str, str] | None:
     return (sid, token) if colon else None
 
 
-async def fonolo_client(request: Request) -> str:
-    """The client of the request's account SID and auth token; 401 otherwise."""
+UNAUTHORIZED = "Invalid account SID or auth token."
+
+
+def fonolo_client_of(request: Request) -> str | None:
+    """The client of the request's account SID and auth token, from the headers alone."""
     offered = _credentials(request.headers.get("authorization", ""))
     client = None
     if offered is not None:
@@ -137,8 +143,14 @@ async def fonolo_client(request: Request) -> str:
             if secrets.compare_digest(sid.encode(), offered[0].encode()) & \
                     secrets.compare_digest(token.encode(), offered[1].encode()):
                 client = owner
+    return client
+
+
+async def fonolo_client(request: Request) -> str:
+    """The client of the request's account SID and auth token; 401 otherwise."""
+    client = fonolo_client_of(request)
     if client is None:
-        raise ServiceError(401, "unauthorized", "Invalid account SID or auth token.")
+        raise ServiceError(401, "unauthorized", UNAUTHORIZED)
     return client
 
 

@@ -9,6 +9,7 @@ from ..callbacks import ServiceError
 from ..domain.request import CallbackRequest
 from .auth import client_id
 from .errors import responses
+from .idempotency import idempotency_key
 from .views import CallbackView, callback_view
 
 router = APIRouter(prefix="/v1", tags=["callbacks"])
@@ -27,8 +28,8 @@ class CallbackCancelled(BaseModel):
     message: str
 
 
-@router.post("/callbacks", status_code=201, response_model=CallbackCreated,
-             responses=responses(400, 401, 403, 404, 422, 429, 503))
+@router.post("/callbacks", status_code=201, response_model=CallbackCreated, dependencies=[Depends(idempotency_key)],
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 429, 503))
 async def create_callback(body: CallbackRequest, request: Request, response: Response,
                           client: str = Depends(client_id)) -> CallbackCreated:
     """Ring the origin numbers (all at once; the first to answer wins), then the destination

@@ -17,6 +17,7 @@ from ..callbacks import ServiceError
 from ..domain.request import CallbackOptions, CallbackRequest, Number
 from .auth import client_id
 from .errors import responses
+from .idempotency import idempotency_key
 from .history import CallHistory, call_history
 
 router = APIRouter(tags=["pbx callback resource (seed 002)"])
@@ -61,7 +62,7 @@ def _parse(body: dict[str, Any]) -> PbxCallback:
 
 
 @router.post("/extension/{extension_id}/callback/", response_model=PbxCallbackCreated,
-             responses=responses(400, 401, 404, 422, 429, 503))
+             dependencies=[Depends(idempotency_key)], responses=responses(400, 401, 404, 409, 413, 422, 429, 503))
 async def extension_callback(extension_id: str, request: Request,
                              body: Annotated[dict[str, Any], Body(openapi_examples={"seed": {"value": {
                                  "dst_num": "000116644", "src_num": ["341"],

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from ..domain.request import CallerName, CallbackRequest, Number
 from .auth import client_id
 from .errors import responses
+from .idempotency import idempotency_key
 
 router = APIRouter(tags=["two-leg voice callback (seed 001)"])
 
@@ -58,8 +59,8 @@ def to_request(body: VoiceCallback) -> CallbackRequest:
     return CallbackRequest(src=[first.to], dst=second.to, **{k: v for k, v in options.items() if v is not None})
 
 
-@router.post("/voice/call/callback", response_model=VoiceCallbackCreated,
-             responses=responses(400, 401, 422, 429, 503))
+@router.post("/voice/call/callback", response_model=VoiceCallbackCreated, dependencies=[Depends(idempotency_key)],
+             responses=responses(400, 401, 409, 413, 422, 429, 503))
 async def voice_callback(body: VoiceCallback, request: Request,
                          client: str = Depends(client_id)) -> VoiceCallbackCreated:
     """Call one leg, then the other once it is connected, and join them."""

@@ -12,7 +12,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
+# At most 32 digits, * and # (after an optional +), with at least one digit: "*", "#" and "+*#"
+# dial nothing anyone means (docs/decisions.md). A + is followed by a digit (E.164); a feature
+# code starts with at most three * or # (*97, *#06#). No look-ahead: pydantic's regex lacks it.
+NUMBER_RE = re.compile(r"^(?:\+?[0-9][0-9*#]{0,31}|[*#]{1,3}[0-9][0-9*#]{0,28})$")
 DTMF_RE = re.compile(r"^[0-9*#wW]{1,64}$")
 VARIABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # A caller name goes into `"name" <number>`: quotes and angle brackets would break it.

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import (DuplicateCallback, LimitReached, PendingCallback, StoreError, StoreUnavailable,
                  migrate, open_engine, translated)
 from .dispatch import DispatchQueries
+from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
 from .waitlist import WaitlistQueries
 from .writer import Writer
@@ -28,7 +29,7 @@ from .reads import load_attempts
 from .sql import dialect_insert, event, release_usage, write_events
 from .tables import DIALLING, FINISHED, WAITING, callbacks, client_usage
 
-__all__ = ["CallbackStore", "CallbackView", "DuplicateCallback", "LimitReached", "StoreError",
+__all__ = ["CallbackStore", "CallbackView", "DuplicateCallback", "IdempotencyRecord", "LimitReached", "StoreError",
            "StoreUnavailable"]
 
 _CB = callbacks.c
@@ -36,7 +37,7 @@ _CB = callbacks.c
 _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt_list"]
 
 
-class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites):
+class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)

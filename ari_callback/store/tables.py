@@ -15,7 +15,7 @@ migrated database with these tables).
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer,
-                        MetaData, String, Table, text)
+                        MetaData, String, Table, Text, text)
 
 # Deterministic constraint names: Alembic's batch mode on SQLite recreates tables and can only
 # drop or alter a constraint it can name.
@@ -217,6 +217,24 @@ questions = Table(
     Column("position", Integer, nullable=False),
     Column("settings", JSON, nullable=False),
 )
+
+# ``Idempotency-Key``s of the POSTs that start a call, per client (docs/api-safety.md). The row is
+# inserted before the request runs (the insert decides, across instances, which request runs);
+# ``status`` stays NULL while it runs, then holds the answer that every repeat gets back.
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("idem_key", String(255), primary_key=True),
+    # sha256 of the method, path, query and body: the same key with another request is a 409.
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("headers", JSON, nullable=True),
+    Column("body", Text, nullable=True),
+    _time("created_at", nullable=False),
+    _time("completed_at"),
+    _time("expires_at", nullable=False),
+)
+Index(None, idempotency_keys.c.expires_at)
 
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).
 LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
