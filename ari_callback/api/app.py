@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import callback_status, customers, errors, fonolo, native, pbx, voice
+from . import callback_status, customers, errors, fonolo, native, page, pbx, voice
 from .fonolo_wire import fonolo_accounts
 
 
@@ -49,6 +49,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(customers.router)
     app.include_router(fonolo.router)
     app.include_router(callback_status.router)
+    app.include_router(page.router)
 
     @app.get("/health", response_model=Health, tags=["operations"])
     async def health(request: Request) -> Health:
