@@ -229,7 +229,7 @@
     $("start").textContent = formatTime(s.start_at);
     $("about").textContent = s.option_name || "";
     $("called-number").textContent = s.number || "";
-    $("cancel").hidden = !s.can_cancel;
+    $("cancel").hidden = !s.can_cancel || s.phase === "connected";   // on the phone: hanging up is theirs
     $("again").hidden = !finished(s.phase);
     if (finished(s.phase)) sessionStorage.removeItem(storageKey);
   }
@@ -277,7 +277,11 @@
     $("request-form").addEventListener("submit", submit);
     $("cancel").addEventListener("click", cancel);
     $("again").addEventListener("click", () => { showForm(); $("number").focus(); });
-    $("when").addEventListener("change", () => { $("slot-field").hidden = !$("when-slot").checked; loadSlots(); });
+    $("when").addEventListener("change", (event) => {   // the radios only: picking a slot must not reload them
+      if (event.target.name !== "when") return;
+      $("slot-field").hidden = !$("when-slot").checked;
+      loadSlots();
+    });
     $("option-list").addEventListener("change", loadSlots);
     const result = await api("/config.json").catch(() => ({ ok: false, body: {} }));
     if (!result.ok) {
