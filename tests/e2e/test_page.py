@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -49,17 +50,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def served(app) -> AsyncIterator[str]:
-    """The e2e app on a real port, in this process and loop (its runtime is the fixtures')."""
+@asynccontextmanager
+async def _serving(asgi_app) -> AsyncIterator[int]:
+    """An ASGI app on a real port of 127.0.0.1, in this process and loop."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def served(app) -> AsyncIterator[str]:
+    """The e2e app (its runtime is the fixtures') on a real port."""
+    async with _serving(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -216,3 +227,44 @@ async def test_given_bad_input_then_errors_are_read_out_and_focus_goes_to_the_fi
     await _shot(page, "error")
     await api.post(f"/v1/callbacks/{waiting.json()['id']}/cancel")
     await finished(api, waiting.json()["id"], timeout=20)
+
+
+SNIPPET = """<!doctype html><title>Example Inc.</title><h1>Contact us</h1>
+<iframe src="{page}" title="Request a callback" loading="lazy"
+        style="width: 100%; max-width: 420px; height: 720px; border: 0"></iframe>"""
+
+
+def _site_app(page_url: str):
+    """A customer's web site: one page carrying the documented snippet."""
+    async def site(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": SNIPPET.format(page=page_url).encode()})
+    return site
+
+
+async def _framed_form_count(chromium, site: str) -> int:
+    context = await chromium.new_context(viewport=PHONE, locale="en-GB")
+    try:
+        tab = await context.new_page()
+        await tab.goto(site)
+        framed = tab.frame_locator("iframe")
+        try:
+            await expect(framed.locator("#request-form")).to_be_visible(timeout=5_000)
+        except AssertionError:
+            pass   # refused: counted below
+        return await framed.locator("#option-web-line:enabled").count()
+    finally:
+        await context.close()
+
+
+async def test_given_the_embedding_snippet_then_it_works_on_an_allowed_site_and_is_refused_elsewhere(
+        chromium, served, api, page):
+    # Both sites are local: Chromium lets no public site frame a page on 127.0.0.1 at all.
+    async with _serving(_site_app(f"{served}/page/WEB")) as port:
+        allowed, other = f"http://localhost:{port}", f"http://127.0.0.1:{port}"   # two origins, one server
+        web = {"enabled": True, "allowed_origins": [allowed]}
+        assert (await api.put("/v1/profiles/WEB", json={**PROFILE, "web": web})).status_code == 200
+        await asyncio.sleep(2.1)   # the page catalogue is re-read every 2 s
+        assert await _framed_form_count(chromium, f"{allowed}/") == 1
+        assert await _framed_form_count(chromium, f"{other}/") == 0   # frame-ancestors refused it
