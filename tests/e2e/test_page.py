@@ -268,3 +268,23 @@ async def test_given_the_embedding_snippet_then_it_works_on_an_allowed_site_and_
         await asyncio.sleep(2.1)   # the page catalogue is re-read every 2 s
         assert await _framed_form_count(chromium, f"{allowed}/") == 1
         assert await _framed_form_count(chromium, f"{other}/") == 0   # frame-ancestors refused it
+
+
+async def test_given_the_demo_profile_then_its_page_calls_6004_as_the_readme_says(chromium, served, api, observer):
+    """README's "From the web": make run's demo profile is published; 6004 answers, talks 4 s."""
+    context = await chromium.new_context(viewport=PHONE, locale="en-GB")
+    try:
+        tab = await context.new_page()
+        await tab.goto(f"{served}/page/CP00000000000000000000000000000001")
+        await expect(tab.locator("h1")).to_have_text("Demo contact centre")
+        await tab.fill("#number", "6004")
+        await tab.fill("#q-CQ00000000000000000000000000000001", "4711")
+        mark = observer.mark()
+        await tab.click("#submit")
+        waiting = tab.locator("#waiting")
+        await expect(waiting).to_have_attribute("data-phase", "connected", timeout=20_000)
+        await expect(waiting).to_have_attribute("data-phase", "completed", timeout=20_000)
+    finally:
+        await context.close()
+    answered = [r for r in observer.phone_reports(mark, "answered") if r.get("phone") == "6004"]
+    assert answered and (await finished(api, answered[0]["callback_id"]))["status"] == "completed"
