@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 from importlib import resources
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
@@ -32,6 +33,7 @@ from .views import iso
 router = APIRouter(tags=["customer page (public)"], route_class=policy.PageRoute)
 ASSETS = {"page.css": "text/css; charset=utf-8", "page.js": "text/javascript; charset=utf-8"}
 ASSET_MAX_AGE_S = 300
+PublishedPage = Annotated[Published, Depends(policy.published)]   # resolved before the body: 404 first
 
 
 @lru_cache(maxsize=None)
@@ -40,8 +42,7 @@ def _static(name: str) -> bytes:
 
 
 @router.get("/page/{profile_sid}", response_class=HTMLResponse, responses=responses(404))
-async def page(profile_sid: str, request: Request,
-        published: Published = Depends(policy.published)) -> Response:
+async def page(profile_sid: str, request: Request, published: PublishedPage) -> Response:
     """The page itself; framed only by the profile's allowed origins."""
     headers = {**policy.frame_headers(published), "Cache-Control": "no-cache"}
     return Response(_static("page.html"), media_type="text/html; charset=utf-8", headers=headers)
@@ -56,8 +57,7 @@ async def asset(name: str) -> Response:
 
 
 @router.get("/page/{profile_sid}/config.json", response_model=PageConfig, responses=responses(404))
-async def config(profile_sid: str, request: Request,
-        published: Published = Depends(policy.published)) -> PageConfig:
+async def config(profile_sid: str, request: Request, published: PublishedPage) -> PageConfig:
     """What the customer chooses from: options (closed and paused ones say so), questions, SMS,
     scheduling."""
     return page_config(published.profile, _customers(request).clock())
@@ -65,8 +65,7 @@ async def config(profile_sid: str, request: Request,
 
 @router.get("/page/{profile_sid}/options/{option_sid}/slots", response_model=list[PageSlot],
             responses=responses(404, 422))
-async def slots(profile_sid: str, option_sid: str, request: Request,
-        published: Published = Depends(policy.published)) -> list[PageSlot]:
+async def slots(profile_sid: str, option_sid: str, request: Request, published: PublishedPage) -> list[PageSlot]:
     """The option's bookable slots, in UTC; full ones have ``available`` 0."""
     if not published.profile.scheduling:
         raise ServiceError(422, "scheduling_not_enabled", f"profile {profile_sid} takes no scheduled callbacks")
@@ -77,7 +76,7 @@ async def slots(profile_sid: str, option_sid: str, request: Request,
 @router.post("/page/{profile_sid}/callbacks", status_code=201, response_model=PageCallback,
              responses=responses(400, 403, 404, 409, 422, 503))
 async def ask(profile_sid: str, body: PageRequest, request: Request, response: Response,
-        published: Published = Depends(policy.published)) -> PageCallback:
+              published: PublishedPage) -> PageCallback:
     """A customer asks for a callback. A number already waiting on the option is refused
     (409 ``callback_pending``) without that callback's id, which only its own requester holds."""
     policy.check_origin(request, published)
@@ -99,7 +98,7 @@ async def ask(profile_sid: str, body: PageRequest, request: Request, response: R
 @router.get("/page/{profile_sid}/callbacks/{callback_id}", response_model=PageCallback,
             responses=responses(404))
 async def status(profile_sid: str, callback_id: str, request: Request, response: Response,
-        published: Published = Depends(policy.published)) -> PageCallback:
+                 published: PublishedPage) -> PageCallback:
     """Where the callback stands: its phase, position and estimated wait (poll every ~2 s)."""
     response.headers["Cache-Control"] = "no-store"
     return await _shown(request, published, await _own_callback(request, published, callback_id))
@@ -107,8 +106,7 @@ async def status(profile_sid: str, callback_id: str, request: Request, response:
 
 @router.post("/page/{profile_sid}/callbacks/{callback_id}/cancel", status_code=202, response_model=PageCallback,
              responses=responses(403, 404, 409))
-async def cancel(profile_sid: str, callback_id: str, request: Request,
-        published: Published = Depends(policy.published)) -> PageCallback:
+async def cancel(profile_sid: str, callback_id: str, request: Request, published: PublishedPage) -> PageCallback:
     """Cancel the callback, waiting or ringing; 409 ``callback_finished`` once it is over."""
     policy.check_origin(request, published)
     view = await _own_callback(request, published, callback_id)
@@ -117,8 +115,7 @@ async def cancel(profile_sid: str, callback_id: str, request: Request,
 
 
 @router.options("/page/{profile_sid}/{rest:path}", status_code=204, include_in_schema=False)
-async def preflight(profile_sid: str, rest: str, request: Request,
-        published: Published = Depends(policy.published)) -> Response:
+async def preflight(profile_sid: str, rest: str, request: Request, published: PublishedPage) -> Response:
     """CORS preflight: answered for the profile's allowed origins only."""
     origin = request.headers.get("origin")
     if origin is None or origin not in published.origins:

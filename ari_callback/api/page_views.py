@@ -24,7 +24,8 @@ class PageOption(BaseModel):
     sid: str
     name: str
     status: Literal["active", "paused", "closed"]
-    open_now: bool = Field(description="inside its opening hours now (an active option out of hours still takes requests)")
+    open_now: bool = Field(description="inside its opening hours now (out of hours, an active option still "
+                                       "takes requests: they wait for it to open)")
     next_open: str | None = Field(description="when it opens next, if closed now (UTC)")
     selectable: bool = Field(description="a request for it is taken now: the option and the profile are active")
 
