@@ -49,7 +49,9 @@ class CallbackService:
         self.customers: Any = None   # the CustomerService, for the customer-callback APIs
 
     async def create(self, request: CallbackRequest, *, client_id: str, api: str,
-                     extension_id: str | None = None) -> str:
+                     extension_id: str | None = None, delay: float = 0.0) -> str:
+        """Store a click-to-call, due now or ``delay`` seconds from now (a ring-back waits for
+        the caller's own call to end before ringing them)."""
         client = self.settings.client_policy(client_id)
         if client is None:
             raise ServiceError(403, "unknown_client", f"client {client_id!r} is not configured")
@@ -67,7 +69,7 @@ class CallbackService:
         now = self.clock()
         new = NewCallback(id=callback_id, client_id=client.client_id, api=api,
                           request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
-                          created_at=now, due_at=now, asterisk=self.settings.clients[client_id].asterisk)
+                          created_at=now, due_at=now + max(0.0, delay), asterisk=self.settings.clients[client_id].asterisk)
         limits = allowance(client.max_concurrent_calls, request.callback_rate_limit)
         with _database():
             try:

@@ -165,6 +165,31 @@ class ClientSettings(_Strict):
         return value
 
 
+class TriggerSettings(_Strict):
+    """Dialplan triggers: Stasis(<app>,request|ringback|call,...) (docs/dialplan-triggers.md)."""
+
+    client: str = Field("default", pattern=NAME, description="the client every trigger acts for")
+    ringback_mode: Literal["reject", "prompt"] = Field("reject", description=(
+        "reject: the inbound call is handed back unanswered (the caller pays nothing); "
+        "prompt: answered, ringback_prompt played, then handed back"))
+    ringback_prompt: list[str] = Field(default_factory=lambda: ["sound:auth-thankyou"])
+    ringback_delay: float = Field(5.0, ge=0, le=3600, description="seconds before the caller is called back")
+    ringback_destinations: list[str] | None = Field(None, description=(
+        "regular expressions a ring-back destination must match in full; "
+        "default: the dialing routes whose trunk is not external"))
+    digit_timeout: float = Field(8.0, gt=0, le=60, description="wait for a key, seconds")
+    prompt_timeout: float = Field(30.0, gt=0, le=300, description="longest wait for one prompt to finish")
+    max_seconds: float = Field(180.0, gt=0, le=1800, description=(
+        "a trigger channel is handed back to the dialplan after this, whatever happens"))
+
+    @field_validator("ringback_destinations")
+    @classmethod
+    def _compiles(cls, value: list[str] | None) -> list[str] | None:
+        for pattern in value or []:
+            re.compile(pattern)
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARI_CALLBACK_", env_nested_delimiter="__",
                                       extra="forbid")
@@ -183,6 +208,7 @@ class Settings(BaseSettings):
     clients: dict[str, ClientSettings] = Field(default_factory=lambda: {"default": ClientSettings()})
     profiles: dict[str, ProfileSettings] = Field(default_factory=dict, description=(
         "call-back profiles by sid (seed 000), written to the store at every start"))
+    triggers: TriggerSettings = TriggerSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -245,6 +271,8 @@ class Settings(BaseSettings):
                 raise ConfigError(f"profiles.{sid}: a profile sid is 1-64 letters, digits, _ or -")
             if profile.client not in self.clients:
                 raise ConfigError(f"profiles.{sid}.client: no client named {profile.client!r}")
+        if self.triggers.client not in self.clients:
+            raise ConfigError(f"triggers.client: no client named {self.triggers.client!r}")
         options = [osid for profile in self.profiles.values() for osid in profile.options]
         for osid in {o for o in options if options.count(o) > 1}:
             raise ConfigError(f"profiles: option sid {osid!r} is used by two profiles")

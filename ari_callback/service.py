@@ -27,6 +27,8 @@ from .customers import CustomerService
 from .engine.dispatcher import DispatchSettings, Dispatcher
 from .engine.engine import Engine
 from .store.callbacks import CallbackStore
+from .triggers.desk import TriggerDesk, destination_policy
+from .triggers.flows import TriggerContext
 
 log = logging.getLogger("ari_callback")
 SHUTDOWN_GRACE = 8.0
@@ -63,6 +65,9 @@ class Runtime:
         self.dispatcher.start()
         self.service = CallbackService(s, self.store, self.engine, self.dispatcher)
         self.service.customers = self.customers
+        self.triggers = TriggerDesk(self.ari, TriggerContext(
+            s.triggers, self.customers, self.service, destination_policy(s)))
+        self.engine.take_triggers(self.triggers)
         return self.service
 
     async def _listen(self) -> None:
@@ -81,6 +86,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
+        await self.triggers.shutdown()
         await self.engine.shutdown(SHUTDOWN_GRACE)
         await self.stream.stop()
         self.stream_task.cancel()

@@ -38,10 +38,17 @@ class Engine:
         self.connected = asyncio.Event()   # set once reconciled after a (re)connect
         self._link: asyncio.Event | None = None
         self.step_times = StepTimes()      # the app's own time per event, read by benchmarks
+        self.triggers = None               # see take_triggers
 
     def attach(self, link: asyncio.Event) -> None:
         """The stream's own connected flag: cleared the moment the websocket drops."""
         self._link = link
+
+    def take_triggers(self, desk) -> None:
+        """The dialplan triggers' desk (``triggers.desk.TriggerDesk``): it gets the StasisStart of
+        a channel the dialplan hands to our app with a trigger verb, and that channel's events.
+        Given after construction because the desk needs the services built on this engine."""
+        self.triggers = desk
 
     def ready(self) -> bool:
         """Connected and reconciled: only then may calls be originated."""
@@ -111,6 +118,9 @@ class Engine:
     async def handle(self, event: ari_models.Event) -> None:
         """Called by the event stream for each event, in order; never blocks on a call."""
         arrived_at = time.perf_counter()
+        if self.triggers is not None and self.triggers.wants(event):
+            self.triggers.post(event)
+            return
         for call_id, call_event in translate(event):
             runner = self.runners.get(call_id)
             if runner is not None:
