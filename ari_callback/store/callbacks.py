@@ -21,7 +21,8 @@ from .waitlist import WaitlistQueries
 from .writer import Writer
 from .notify import listen_for_cancels, notify_cancel
 from .profiles import ProfileWrites
-from .progress import ProgressWrites
+from .batch import StepBatcher
+from .progress import ProgressWrites, write_step
 from .records import Admission, CallbackView, NewCallback
 from .reads import load_attempts
 from .sql import dialect_insert, event, release_usage, write_events
@@ -39,6 +40,7 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
+        self._steps = StepBatcher(self._writer, write_step, "saving an attempt's progress")
         self._file = file
 
     def check_file(self) -> None:

@@ -8,11 +8,15 @@ client's limit given back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import exists, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import LeaseLost, StoreError, translated
+from .batch import StepBatcher
+from .db import LeaseLost, StoreError
 from .records import Lease, Progress
 from .sql import dialect_insert, event, release_usage, rows, write_events
 from .tables import LEG_FIELDS, TIMELINE_FIELDS, attempts, callbacks
@@ -31,33 +35,47 @@ def holds(lease: Lease):
                           callbacks.c.fence == lease.fence)
 
 
+@dataclass(frozen=True)
+class _Step:
+    lease: Lease
+    progress: Progress
+    leg_rows: list[dict[str, Any]]
+    entry_rows: list[dict[str, Any]]
+
+
 class ProgressWrites:
     engine: AsyncEngine
     _writer: Writer
+    _steps: StepBatcher
 
     def check_file(self) -> None: ...
 
     async def save_attempt(self, lease: Lease, progress: Progress) -> None:
-        """Write one step: all or nothing. Raises ``LeaseLost`` when another instance has the
-        callback now: the caller must stop acting on the call."""
+        """Write one step: all or nothing (steps of several calls may share one transaction,
+        each in its own savepoint: store.batch). Raises ``LeaseLost`` when another instance has
+        the callback now: the caller must stop acting on the call."""
         ids = {"callback_id": lease.callback_id, "attempt_id": lease.attempt_id}
         leg_rows = rows(ids, progress.legs, LEG_FIELDS, _LEG_REQUIRED, _LEG_DEFAULTS, "leg")
         entry_rows = rows(ids, progress.timeline, TIMELINE_FIELDS, _ENTRY_REQUIRED, {}, "timeline entry")
         for row in entry_rows:
             row["detail"] = row["detail"] or {}
         self.check_file()
-        with translated("saving an attempt's progress"):
-            try:
-                async with self._writer.begin() as conn:
-                    await _update_attempt(conn, lease, progress)
-                    if leg_rows:
-                        await conn.execute(_leg_upsert(conn), leg_rows)
-                    if entry_rows:
-                        await conn.execute(timeline_table.insert(), entry_rows)
-                    await _report(conn, lease, progress)
-            except sa_exc.IntegrityError as exc:
-                raise StoreError(f"attempt {lease.attempt_id!r}: progress refused, nothing saved: "
-                                 f"{exc.orig}") from exc
+        await self._steps.submit(_Step(lease, progress, leg_rows, entry_rows))
+
+
+async def write_step(conn: AsyncConnection, step: _Step) -> None:
+    """One step's rows, inside the caller's transaction (a savepoint of it)."""
+    lease, progress = step.lease, step.progress
+    try:
+        await _update_attempt(conn, lease, progress)
+        if step.leg_rows:
+            await conn.execute(_leg_upsert(conn), step.leg_rows)
+        if step.entry_rows:
+            await conn.execute(timeline_table.insert(), step.entry_rows)
+        await _report(conn, lease, progress)
+    except sa_exc.IntegrityError as exc:
+        raise StoreError(f"attempt {lease.attempt_id!r}: progress refused, nothing saved: "
+                         f"{exc.orig}") from exc
 
 
 async def _update_attempt(conn: AsyncConnection, lease: Lease, p: Progress) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import translated
-from .dispatch import in_due_order, serving, start_attempts
+from .dispatch import in_due_order, picked_ids, serving, start_attempts
 from .records import CallbackView, Claim
 from .tables import DIALLING, FINISHED, WAITING, attempts, call_options, callbacks
 from .writer import Writer
@@ -60,7 +60,7 @@ class WaitlistQueries:
                                                _CB.due_at <= now, _CB.cancel_requested_at.is_(None),
                                                serving(_CB.asterisk, asterisk))
                           .order_by(_CB.place_at, _CB.id).limit(room).with_for_update(skip_locked=True))
-                stmt = (update(callbacks).where(_CB.id.in_(picked), _CB.status.in_(WAITING))
+                stmt = (update(callbacks).where(picked_ids(picked), _CB.status.in_(WAITING))
                         .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
                                 fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
                         .returning(*_RETURNED))

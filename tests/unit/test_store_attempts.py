@@ -279,3 +279,37 @@ async def test_given_attempts_when_asked_which_ended_before_a_time_then_only_tho
     assert await store.finished_attempts(ids, ended_before=T0 + 15) == {ended_early.attempt.id}
     assert await store.finished_attempts(ids, ended_before=T0 + 25) == {ended_early.attempt.id,
                                                                         ended_late.attempt.id}
+
+
+async def test_given_many_calls_saving_at_once_then_their_steps_share_transactions_and_fail_alone(store):
+    for i in range(30):
+        await new(store, f"c{i}")
+    claims = [await claim_one(store) for _ in range(30)]
+    taken, = await store.claim_orphans(OTHER, PBX, T0 + 60, 15.0, 1)   # adopted by another instance
+    claims.sort(key=lambda c: c.callback_id != taken.callback_id)      # its stale owner's claim first
+    before = store._steps.transactions
+    results = await asyncio.gather(
+        *(store.save_attempt(lease(c), step("calling_src", "new", legs=[leg(f"cb-{c.attempt.id}-src0", "src")],
+                                            timeline=[entry(0)])) for c in claims),
+        store.save_attempt(lease(claims[1]), step("connected", "calling_src", timeline=[entry(0, "dup")])),
+        return_exceptions=True)
+    assert isinstance(results[0], LeaseLost)                      # the stale owner's step alone
+    assert isinstance(results[-1], StoreError)                    # a refused row alone
+    assert all(r is None for r in results[1:-1]), [r for r in results[1:-1] if r is not None][:2]
+    assert store._steps.transactions - before < 31                # fewer transactions than steps
+    views = [await store.get(c.callback_id) for c in claims]
+    assert [v.latest.state for v in views[1:]] == ["calling_src"] * 29
+    assert all(len(v.latest.legs) == 1 and len(v.latest.timeline) == 1 for v in views[1:])
+    assert views[0].latest.state == "new"                         # nothing of the stale step
+
+
+async def test_given_more_qualifying_rows_than_the_limit_then_every_claim_takes_exactly_the_limit(store):
+    # PostgreSQL may re-run an "id IN (SELECT ... LIMIT n)" subquery per scanned row; as updated
+    # rows stop matching, each run picks others, and one claim took them all (store.dispatch).
+    for i in range(30):
+        await new(store, f"c{i}")
+    assert len(await store.claim_due(ME, PBX, T0, 15.0, 3)) == 3
+    for _ in range(27):
+        await claim_one(store)
+    assert len(await store.claim_orphans(OTHER, PBX, T0 + 60, 15.0, 2)) == 2
+    assert len(await store.claim_orphans(OTHER, PBX, T0 + 60, 15.0, 1)) == 1

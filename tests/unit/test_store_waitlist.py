@@ -109,3 +109,13 @@ async def test_given_a_customer_callback_with_sms_then_its_first_event_carries_n
     async with store.engine.connect() as conn:
         detail = (await conn.execute(select(outbox.c.detail))).scalar_one()
     assert detail == {"due_at": T0, "option": "sales", "number": "5551000", "sms": True}
+
+
+async def test_given_a_long_waitlist_when_claimed_then_exactly_the_room_is_taken(store):
+    await store.save_profile("P1", ProfileSettings(client="acme", name="Big", options={
+        "big": {"name": "Big", "queue": "big", "capacity": 100}}), T0)
+    for i in range(30):
+        await _customer(store, f"c{i}", f"55510{i:02d}", option="big", place_at=T0 + i)
+    first = await store.claim_option(ME, PBX, "big", 100, T0, 15.0, limit=3)
+    assert [c.callback_id for c in first] == ["c0", "c1", "c2"]
+    assert len(await store.claim_option(ME, PBX, "big", 5, T0, 15.0)) == 2   # capacity 5, 3 running
