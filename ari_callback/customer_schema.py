@@ -17,6 +17,7 @@ from .domain.slots import SlotPolicy
 
 SID = r"^[A-Za-z0-9_-]{1,64}$"
 _MEDIA = re.compile(r"(sound|recording|tone|digits|number|characters):\S+|https?://\S+")
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")   # lower case, as browsers send it
 _DEFAULT_RETRY, _DEFAULT_SLOTS = RetryPolicy(), SlotPolicy()
 
 
@@ -115,6 +116,21 @@ class QuestionSettings(_Strict):
                           required=self.required, choices=tuple(self.choices), variable=self.variable)
 
 
+class WebSettings(_Strict):
+    """The profile's public customer page (docs/customer-page.md): off unless published."""
+    enabled: bool = Field(False, description="serve the page and its public API at /page/<profile sid>")
+    allowed_origins: list[str] = Field(default_factory=list, max_length=50, description=(
+        "sites that may embed the page (frame-ancestors) and call its API (CORS), e.g. https://www.example.com"))
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:   # an origin exactly as a browser sends it: no path, no wildcard
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://www.example.com[:port]")
+        return value
+
+
 class ProfileSettings(_Strict):
     client: str = Field("default", description="the client (tenant) the profile belongs to")
     name: str = Field(min_length=1, max_length=128)
@@ -124,6 +140,7 @@ class ProfileSettings(_Strict):
     timezone: str = "UTC"
     options: dict[str, OptionSettings] = Field(default_factory=dict)
     questions: dict[str, QuestionSettings] = Field(default_factory=dict)
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _hours_parse(self) -> ProfileSettings:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import callback_status, customers, errors, fonolo, native, pbx, voice
+from . import callback_status, customers, errors, fonolo, native, page, pbx, voice
 from .auth import client_of
 from .guard import Guard
 from .health import StoreCheck
@@ -54,6 +54,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(customers.router)
     app.include_router(fonolo.router)
     app.include_router(callback_status.router)
+    app.include_router(page.router)
 
     @app.get("/health", response_model=Health, response_model_exclude_unset=True, tags=["operations"])
     async def health(request: Request) -> Health:

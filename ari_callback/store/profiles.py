@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..customer_schema import OptionSettings, ProfileSettings, QuestionSettings
+from ..customer_schema import OptionSettings, ProfileSettings, QuestionSettings, WebSettings
 from .db import translated
 from .sql import dialect_insert
 from .tables import call_options, profiles, questions
@@ -27,7 +27,7 @@ class ProfileWrites:
         """Create or replace a profile whole: options and questions it no longer has go."""
         row = dict(sid=sid, client_id=settings.client, name=settings.name, status=settings.status,
                    sms=settings.sms, scheduling=settings.scheduling, timezone=settings.timezone,
-                   created_at=now, updated_at=now)
+                   web=settings.web.model_dump(mode="json"), created_at=now, updated_at=now)
         self.check_file()
         with translated("storing a profile"):
             async with self._writer.begin() as conn:
@@ -89,6 +89,6 @@ def _option_row(profile_sid: str, sid: str, option: OptionSettings, now: float) 
 def _profile(row, options, asked) -> ProfileSettings:
     return ProfileSettings(
         client=row["client_id"], name=row["name"], status=row["status"], sms=row["sms"],
-        scheduling=row["scheduling"], timezone=row["timezone"],
+        scheduling=row["scheduling"], timezone=row["timezone"], web=WebSettings(**(row["web"] or {})),
         options={o["sid"]: OptionSettings(**o["settings"], **{k: o[k] for k in _OPTION_COLUMNS}) for o in options},
         questions={q["sid"]: QuestionSettings(**q["settings"]) for q in asked})

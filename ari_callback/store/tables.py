@@ -195,6 +195,7 @@ profiles = Table(
     Column("timezone", String(64), nullable=False),
     _time("created_at", nullable=False),
     _time("updated_at", nullable=False),
+    Column("web", JSON, nullable=True),   # the public page's settings; NULL: not published
 )
 
 call_options = Table(
