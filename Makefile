@@ -6,7 +6,7 @@ VENV  := .venv
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export ARI_CB_STATE ?= /var/lib/ari-callback
 
-.PHONY: setup host postgresql sdk venv demo test unit e2e run docker-stop clean
+.PHONY: setup host postgresql sdk browser venv demo test unit e2e run docker-stop clean
 
 setup: venv host
 
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 
 # sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image;
-# PostgreSQL's binaries; Fonolo's SDKs' runtimes.
-host: postgresql sdk
+# PostgreSQL's binaries; Fonolo's SDKs' runtimes; Debian's chromium for the page's browser test.
+host: postgresql sdk browser
 	@command -v sipp >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
 	@bash docker/ensure-docker.sh
@@ -44,6 +44,10 @@ postgresql:
 # the node SDK's `request` (npm, from the lock file); the python SDK uses the venv's requests.
 sdk: venv
 	@bash tests/sdk/install.sh
+
+# Debian's chromium, driven by Playwright (from the venv) for tests/e2e/test_page.py.
+browser: venv
+	@bash tests/browser/install.sh
 
 demo: setup
 	$(VENV)/bin/ari-callback --config docker/demo.yaml demo
