@@ -66,6 +66,10 @@ class CustomerService:
             self._catalog_at = time.monotonic()
         return self._catalog
 
+    async def _fresh_profiles(self) -> dict[str, c.Profile]:
+        self._catalog_at = float("-inf")
+        return await self._profiles()
+
     async def options(self) -> Mapping[str, c.CallOption]:
         """Every call option by sid: what the dispatcher asks before dialling a waitlist."""
         return {o.sid: o for p in (await self._profiles()).values() for o in p.options}
@@ -96,9 +100,15 @@ class CustomerService:
 
     async def save_profile(self, client_id: str, sid: str, settings: ProfileSettings) -> c.Profile:
         settings = settings.model_copy(update={"client": client_id})
-        existing = (await self._profiles()).get(sid)
+        catalog = await self._fresh_profiles()
+        existing = catalog.get(sid)
         if existing is not None and existing.client_id != client_id:
             raise ServiceError(409, "profile_sid_taken", f"profile sid {sid!r} is taken")
+        others = [p for other_sid, p in catalog.items() if other_sid != sid]
+        taken = ({o.sid for p in others for o in p.options} & set(settings.options)
+                 | {q.sid for p in others for q in p.questions} & set(settings.questions))
+        if taken:   # option and question sids are global (seed 000's fc_option names one alone)
+            raise ServiceError(409, "sid_taken", f"option or question sid {sorted(taken)[0]!r} is taken")
         with _database():
             await self.store.save_profile(sid, settings, self.clock())
         self._catalog_at = float("-inf")

@@ -143,3 +143,9 @@ async def test_given_profiles_then_listed_read_replaced_and_deleted(api):
     assert bad.status_code == 422 and "hours" in bad.text
     assert (await api.delete("/v1/profiles/P1")).status_code == 204
     assert (await api.get("/v1/profiles/P1")).json()["error_id"] == "profile_not_found"
+
+
+async def test_given_an_option_sid_of_another_profile_when_a_profile_is_put_then_409_not_500(api):
+    clash = await api.put("/v1/profiles/P2", json={"name": "Two", "options": {"sales": {"name": "S", "queue": "s"}}})
+    assert (clash.status_code, clash.json()["error_id"]) == (409, "sid_taken")
+    assert (await api.get("/v1/profiles/P2")).status_code == 404
