@@ -136,6 +136,8 @@ class Engine:
         if orphans or bridges:
             log.warning("removing %d orphan channels and %d orphan bridges", len(orphans), len(bridges))
         await asterisk.remove(self.ari, orphans, bridges)
+        if self.triggers is not None and (released := await self.triggers.release_strays(state.app_channel_ids)):
+            log.warning("handed %d trigger channels left by a previous run back to the dialplan", released)
 
     async def catch_up(self, runners: list[CallRunner]) -> asterisk.AsteriskState:
         """Feed each call what happened on Asterisk while nobody listened."""

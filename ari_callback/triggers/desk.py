@@ -108,6 +108,20 @@ class TriggerDesk:
             log.warning("trigger on %s: no error prompt: %s", channel.id, exc)
         return _failed(reason)
 
+    async def release_strays(self, app_channel_ids: frozenset[str] | set[str]) -> int:
+        """After a (re)connect: hand back to the dialplan every channel in our app that is not a
+        callback's leg and that no trigger here runs (its trigger died with a crashed instance:
+        left in Stasis it would sit there, silent, until the caller gives up). How many."""
+        strays = [cid for cid in app_channel_ids if not cid.startswith("cb-") and cid not in self.channels]
+        for channel_id in strays:
+            try:
+                for name, value in _failed("app_restarted").items():
+                    await self.ari.set_variable(channel_id, name, value)
+                await self.ari.continue_in_dialplan(channel_id)
+            except AriError:
+                pass   # hung up meanwhile
+        return len(strays)
+
     async def shutdown(self, grace: float = 3.0) -> None:
         """Stop every trigger and hand its channel back (CB_REASON=shutdown) before the app
         goes: a channel left in Stasis would sit there, silent, until the caller gives up."""

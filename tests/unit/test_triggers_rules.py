@@ -108,3 +108,28 @@ def test_every_reason_has_a_prompt():
     for name, reason in vars(Reason).items():
         if not name.startswith("_"):
             assert rules.error_prompt(reason)[0].startswith("sound:")
+
+
+class _RecordingAri:
+    """Records what the desk asks of ARI (the choice of channels is what is tested here)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        self.calls.append(("set", channel_id, name, value))
+
+    async def continue_in_dialplan(self, channel_id: str) -> None:
+        self.calls.append(("continue", channel_id))
+
+
+async def test_given_a_restart_then_trigger_channels_nobody_runs_are_handed_back_and_legs_left_alone():
+    from ari_callback.triggers.desk import TriggerDesk
+    ari = _RecordingAri()
+    desk = TriggerDesk(ari, None)   # type: ignore[arg-type]
+    desk.channels["1700000000.7"] = object()   # type: ignore[assignment]  (a trigger running here)
+    released = await desk.release_strays({"1700000000.5", "1700000000.7", "cb-att-src0", "cb-att-dst"})
+    assert released == 1
+    assert ("set", "1700000000.5", "CB_REASON", "app_restarted") in ari.calls
+    assert ari.calls[-1] == ("continue", "1700000000.5")
+    assert {c[1] for c in ari.calls} == {"1700000000.5"}
