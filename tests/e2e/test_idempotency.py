@@ -6,6 +6,7 @@ read, with the server's memory unmoved."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections import Counter
@@ -74,10 +75,11 @@ async def _raw_post(port: int, headers: dict[str, str], total: int, chunked: boo
 
     async def send() -> None:
         nonlocal sent
-        while sent < total:
-            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
-            await writer.drain()
-            sent += len(piece)
+        with contextlib.suppress(ConnectionError):   # the server closed after its answer and drain
+            while sent < total:
+                writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                await writer.drain()
+                sent += len(piece)
 
     if headers.get("Expect") == "100-continue":
         status = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
@@ -87,7 +89,13 @@ async def _raw_post(port: int, headers: dict[str, str], total: int, chunked: boo
         await reader.readline()   # the blank line after 100 Continue
     sender = asyncio.ensure_future(send())
     try:
-        status = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
+        try:
+            status = (await asyncio.wait_for(reader.readline(), 10)).decode().strip()
+        except ConnectionResetError:
+            # A client still sending when the server closes (its drain of 16 MiB or 1 s is over)
+            # gets a reset, which on Linux drops the answer it had not read yet: any HTTP server
+            # that answers early does this. What counts is that it was cut off early.
+            status = "reset"
         took = time.monotonic() - started
     finally:
         sender.cancel()
@@ -106,16 +114,21 @@ async def test_given_a_huge_body_on_a_real_server_then_401_or_413_at_once_and_me
             curl = await _raw_post(server.port, {"Expect": "100-continue"}, big, chunked=False)
             streamed = await _raw_post(server.port, {"X-API-Key": "test-key"}, big, chunked=True)
             declared = await _raw_post(server.port, {"X-API-Key": "test-key"}, big, chunked=False)
+            announced = await _raw_post(server.port, {"X-API-Key": "test-key", "Expect": "100-continue"}, big,
+                                        chunked=False)
             health = (await server.http.get("/health")).json()
             after = _rss_kib(server.proc.pid)
         finally:
             await server.stop()
     for name, (status, took, sent) in {"no key": anonymous, "no key, Expect: 100-continue": curl,
                                        "key, chunked": streamed,
-                                       "key, Content-Length": declared}.items():
+                                       "key, Content-Length": declared,
+                                       "key, Content-Length, Expect: 100-continue": announced}.items():
         print(f"\n200 MB, {name}: {status!r} after {took * 1000:.0f} ms, {sent >> 20} MiB sent by then")
     print(f"server RSS {before >> 10} -> {after >> 10} MiB")
     assert anonymous[0].startswith("HTTP/1.1 401") and curl[0].startswith("HTTP/1.1 401") and curl[2] == 0
-    assert streamed[0].startswith("HTTP/1.1 413") and declared[0].startswith("HTTP/1.1 413")
+    assert all(s.startswith("HTTP/1.1 413") or s == "reset" for s, _, _ in (streamed, declared))
+    # Refused on its Content-Length alone: a client that waits for 100 Continue reads the 413.
+    assert announced[0].startswith("HTTP/1.1 413") and announced[2] == 0
     assert all(took < 1.0 and sent < 64 * 1024 * 1024 for _, took, sent in (anonymous, curl, streamed, declared))
     assert health["status"] == "ok" and after - before < 50 * 1024
