@@ -32,7 +32,7 @@ class ServiceError(Exception):
 
 
 @contextlib.contextmanager
-def _database() -> Iterator[None]:
+def store_errors() -> Iterator[None]:
     """The database being away is not the caller's fault, and changes nothing: 503."""
     try:
         yield
@@ -71,7 +71,7 @@ class CallbackService:
                           request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
                           created_at=now, due_at=now + max(0.0, delay), asterisk=self.settings.clients[client_id].asterisk)
         limits = allowance(client.max_concurrent_calls, request.callback_rate_limit)
-        with _database():
+        with store_errors():
             try:
                 await self.store.create(new, Admission(limits.allowed))
             except LimitReached as exc:
@@ -93,7 +93,7 @@ class CallbackService:
         return extension
 
     async def get(self, callback_id: str, client_id: str) -> CallbackView:
-        with _database():
+        with store_errors():
             view = await self.store.get(callback_id, client_id=client_id)
         if view is None:
             raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
@@ -102,7 +102,7 @@ class CallbackService:
     async def cancel(self, callback_id: str, client_id: str) -> CallbackView:
         """Cancel from any instance: marked in the store, acted on by the owner (at once when
         that is this instance, else within ``instance.cancel_poll_interval``)."""
-        with _database():
+        with store_errors():
             view = await self.store.request_cancel(callback_id, client_id, self.clock())
         if view is None:
             raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .callbacks import ServiceError, _database
+from .callbacks import ServiceError, store_errors
 from .config import Settings
 from .customer_schema import ProfileSettings, callback_policy
 from .domain import customer as c
@@ -53,14 +53,14 @@ class CustomerService:
     # ---------------------------------------------------------------------- profiles
     async def seed_from_config(self) -> None:
         """The profiles of the config file, written at every start: the file wins for them."""
-        with _database():
+        with store_errors():
             for sid, profile in self.settings.profiles.items():
                 await self.store.save_profile(sid, profile, self.clock())
         self._catalog_at = float("-inf")
 
     async def _profiles(self) -> dict[str, c.Profile]:
         if time.monotonic() - self._catalog_at > CATALOG_TTL_S:
-            with _database():
+            with store_errors():
                 stored = await self.store.load_profiles()
             self._catalog = {sid: settings.profile(sid) for sid, settings in stored.items()}
             self._catalog_at = time.monotonic()
@@ -109,25 +109,25 @@ class CustomerService:
                  | {q.sid for p in others for q in p.questions} & set(settings.questions))
         if taken:   # option and question sids are global (seed 000's fc_option names one alone)
             raise ServiceError(409, "sid_taken", f"option or question sid {sorted(taken)[0]!r} is taken")
-        with _database():
+        with store_errors():
             await self.store.save_profile(sid, settings, self.clock())
         self._catalog_at = float("-inf")
         return settings.profile(sid)
 
     async def store_profiles(self, client_id: str) -> dict[str, ProfileSettings]:
         """The client's profiles as stored (the shape the native API reads and writes)."""
-        with _database():
+        with store_errors():
             return await self.store.load_profiles(client_id)
 
     async def delete_profile(self, client_id: str, sid: str) -> None:
-        with _database():
+        with store_errors():
             deleted = await self.store.delete_profile(client_id, sid)
         if not deleted:
             raise ServiceError(404, "profile_not_found", f"no call-back profile {sid!r}")
         self._catalog_at = float("-inf")
 
     async def set_option_status(self, client_id: str, option_sid: str, status: str) -> None:
-        with _database():
+        with store_errors():
             changed = await self.store.set_option_status(client_id, option_sid, status, self.clock())
         if not changed:
             raise ServiceError(404, "option_not_found", f"no call option {option_sid!r}")
@@ -163,7 +163,7 @@ class CustomerService:
             policy=callback_policy(option, checked.timezone),
             request={"profile": profile.sid, "option": option.sid, "number": number, "answers": checked.answers,
                      "sms": sms, "timezone": checked.timezone, "start_at": start_at, "source": source})
-        with _database():
+        with store_errors():
             try:
                 await self.store.create(new)
             except PendingCallback as pending:
@@ -209,7 +209,7 @@ class CustomerService:
 
     async def _booked(self, option: c.CallOption, now: float) -> dict[float, int]:
         horizon = now + (option.slots.days_ahead + 1) * 86400
-        with _database():
+        with store_errors():
             starts = await self.store.scheduled_starts(option.sid, now - 86400, horizon)
         return dict(Counter(starts))   # the slot rules count the starts inside each slot
 
@@ -219,7 +219,7 @@ class CustomerService:
         return slot_rules.slots(option.hours, option.slots, now, await self._booked(option, now))
 
     async def _view(self, callback_id: str, client_id: str) -> CallbackView:
-        with _database():
+        with store_errors():
             view = await self.store.get(callback_id, client_id=client_id)
         if view is None:   # deleted between the write and this read: not ours to explain
             raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
@@ -227,14 +227,14 @@ class CustomerService:
 
     async def calls(self, client_id: str, **filters) -> list[CallbackView]:
         """The client's customer callbacks, newest first; filters as ``store.customer_calls``."""
-        with _database():
+        with store_errors():
             return await self.store.customer_calls(client_id, **filters)
 
     # -------------------------------------------------------------------- forecasts
     async def forecast(self, option: c.CallOption) -> dict[str, wl.Forecast]:
         """Every waiting callback of the option: its position and estimated wait now."""
         now = self.clock()
-        with _database():
+        with store_errors():
             waiting, running = await self.store.waitlist(option.sid)
             history = await self.store.history(option.sid, now - HISTORY_WINDOW_S)
         stats = wl.stats_from_history([wl.Finished(*h) for h in history], option.capacity, now)
@@ -243,7 +243,7 @@ class CustomerService:
 
     async def waitlist(self, option: c.CallOption) -> list[tuple[Any, wl.Forecast | None]]:
         """The option's waiting callbacks in waitlist order, each with its forecast."""
-        with _database():
+        with store_errors():
             waiting, _ = await self.store.waitlist(option.sid)
         forecasts = await self.forecast(option)
         ordered = sorted(waiting, key=lambda row: (row.place_at, row.id))
@@ -258,7 +258,7 @@ class CustomerService:
 
     async def by_number(self, client_id: str, number: str) -> list[tuple[CallbackView, wl.Forecast | None]]:
         """The callbacks of a customer's number, each with its forecast while it waits (seed 003)."""
-        with _database():
+        with store_errors():
             views = await self.store.by_number(client_id, number)
         options = await self.options()
         forecasts: dict[str, dict[str, wl.Forecast]] = {}

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from ..callbacks import ServiceError, _database
+from ..callbacks import ServiceError, store_errors
 from ..customer_schema import ProfileSettings
 from ..domain import customer as c
 
@@ -49,7 +49,7 @@ class PublishedPages:
 
     async def get(self, sid: str) -> Published | None:
         if time.monotonic() - self._read_at > CATALOG_TTL_S:
-            with _database():
+            with store_errors():
                 stored = await self.store.load_profiles()
             self._pages = {s: Published(s, p, p.profile(s)) for s, p in stored.items() if p.web.enabled}
             self._read_at = time.monotonic()

@@ -40,6 +40,15 @@ def picked_ids(picked: Select) -> ColumnElement[bool]:
     return _CB.id.in_(select(cte.c.id))
 
 
+def claiming(picked: Select, instance: str, asterisk: str, now: float, lease_s: float):
+    """The claim of the waiting callbacks ``picked`` chose: dialled by ``instance`` under a new
+    lease and fence, one more attempt each; returns what a ``Claim`` is made of."""
+    return (update(callbacks).where(picked_ids(picked), _CB.status.in_(WAITING))
+            .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
+                    fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
+            .returning(*_RETURNED))
+
+
 def serving(column, asterisk: str) -> ColumnElement[bool]:
     return or_(column.is_(None), column == asterisk)
 
@@ -57,10 +66,7 @@ class DispatchQueries:
         picked = (select(_CB.id).where(_CB.status.in_(WAITING), _CB.due_at <= now, _CB.option_sid.is_(None),
                                        _CB.cancel_requested_at.is_(None), serving(_CB.asterisk, asterisk))
                   .order_by(_CB.due_at, _CB.created_at).limit(limit).with_for_update(skip_locked=True))
-        stmt = (update(callbacks).where(picked_ids(picked), _CB.status.in_(WAITING))
-                .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
-                        fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
-                .returning(*_RETURNED))
+        stmt = claiming(picked, instance, asterisk, now, lease_s)
         self.check_file()
         with translated("claiming due callbacks"):
             async with self._writer.begin() as conn:

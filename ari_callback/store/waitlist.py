@@ -12,19 +12,17 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import translated
-from .dispatch import in_due_order, picked_ids, serving, start_attempts
+from .dispatch import claiming, in_due_order, serving, start_attempts
 from .records import CallbackView, Claim
 from .tables import DIALLING, FINISHED, WAITING, attempts, call_options, callbacks
 from .writer import Writer
 
 _CB = callbacks.c
 _VIEW = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt_list"]
-_RETURNED = (_CB.id, _CB.client_id, _CB.plan, _CB.fence, _CB.attempts, _CB.cancel_requested_at,
-             _CB.due_at, _CB.created_at, _CB.policy, _CB.place_at)
 
 
 class WaitlistQueries:
@@ -64,10 +62,7 @@ class WaitlistQueries:
                                                _CB.due_at <= now, _CB.cancel_requested_at.is_(None),
                                                serving(_CB.asterisk, asterisk))
                           .order_by(_CB.place_at, _CB.id).limit(room).with_for_update(skip_locked=True))
-                stmt = (update(callbacks).where(picked_ids(picked), _CB.status.in_(WAITING))
-                        .values(status=DIALLING, owner=instance, running_on=asterisk, lease_until=now + lease_s,
-                                fence=_CB.fence + 1, attempts=_CB.attempts + 1, updated_at=now)
-                        .returning(*_RETURNED))
+                stmt = claiming(picked, instance, asterisk, now, lease_s)
                 claimed = in_due_order((await conn.execute(stmt)).mappings().all())
                 return await start_attempts(conn, claimed, instance, now)
 
