@@ -131,6 +131,9 @@ class RouteSettings(_Strict):
 
 class DialingSettings(_Strict):
     dst_context: str = "dst-route"
+    origin_context: str = Field("cb-origin", description=(
+        "dialplan context origins are rung into: it enters the app on answer, or apologises when "
+        "the app is gone; empty: origins enter the app directly (no apology)"))
     transfer_context: str = "transfer-targets"
     dst_formats: str = "ulaw"
     wait_for_pickup: int = Field(30, ge=1, description="default ring limit, seconds")

@@ -48,7 +48,7 @@ class Runtime:
         self.store = await CallbackStore.open(s.db_url)
         self.ari = AriClient(s.ari.url, s.ari.username, password,
                              timeout=s.ari.timeout, max_connections=s.ari.max_connections)
-        self.engine = Engine(self.ari, self.store, s.ari.app)
+        self.engine = Engine(self.ari, self.store, s.ari.app, origin_context=s.dialing.origin_context)
         i = s.instance
         self.dispatcher = Dispatcher(self.store, self.engine, DispatchSettings(
             instance=s.instance_id, asterisk=i.asterisk, lease_seconds=i.lease_seconds,

@@ -218,6 +218,11 @@ class AriClient:
     async def get_application(self, name: str) -> dict[str, Any]:
         return await self._fetch(_object, "GET", f"/applications/{_seg(name)}")
 
+    async def subscribe(self, app: str, event_source: str) -> None:
+        """Send ``event_source``'s events (``channel:<id>``, ``bridge:<id>``) to ``app`` too."""
+        await self.request("POST", f"/applications/{_seg(app)}/subscription",
+                           params={"eventSource": event_source})
+
     # --- channels --------------------------------------------------------------------------
 
     async def originate(
@@ -225,8 +230,10 @@ class AriClient:
         endpoint: str,
         *,
         channel_id: str,
-        app: str,
+        app: str | None = None,
         app_args: str = "",
+        context: str | None = None,
+        extension: str | None = None,
         caller_id: str | None = None,
         timeout: int | None = None,
         variables: Mapping[str, str] | None = None,
@@ -234,8 +241,12 @@ class AriClient:
         other_channel_id: str | None = None,
         originator: str | None = None,
     ) -> Channel:
+        """Ring ``endpoint``. With ``app`` the answered channel enters that Stasis app (and the
+        app gets its events from the start); with ``context`` it runs that dialplan instead
+        (ARI makes the two exclusive)."""
         params = {
             "endpoint": endpoint, "app": app, "appArgs": app_args or None,
+            "context": context, "extension": extension, "priority": 1 if context else None,
             "channelId": channel_id, "callerId": caller_id, "timeout": timeout,
             "formats": formats, "otherChannelId": other_channel_id, "originator": originator,
         }

@@ -33,6 +33,22 @@ _BY_CAUSE = {
     34: CONGESTED, 38: CONGESTED, 41: CONGESTED, 42: CONGESTED, 44: CONGESTED,
     127: UNANSWERED,
 }
+# Asterisk's own words for the common causes (ast_cause2str), for an end the app learns from
+# the origin context's hangup handler, which passes the number only.
+_TEXT = {
+    0: "Unknown", 1: "Unallocated (unassigned) number", 3: "No route to destination",
+    16: "Normal Clearing", 17: "User busy", 18: "No user responding", 19: "User alerting, no answer",
+    20: "Subscriber absent", 21: "Call Rejected", 26: "Answered elsewhere", 27: "Destination out of order",
+    28: "Invalid number format", 31: "Normal, unspecified", 34: "Circuit/channel congestion",
+    38: "Network out of order", 41: "Temporary failure", 42: "Switching equipment congestion",
+    44: "Requested channel not available", 127: "Interworking, unspecified",
+}
+
+
+def text(cause: int | None) -> str:
+    return _TEXT.get(cause, "") if cause is not None else ""
+
+
 FINAL_DIALSTATUS = frozenset({"BUSY", "CONGESTION", "CHANUNAVAIL", "NOANSWER"})
 
 # Hang-up reasons we give Asterisk that already say how a leg ended.

@@ -54,7 +54,8 @@ def stored_snapshot(machine: CallMachine) -> dict[str, object]:
 
 class CallRunner:
     def __init__(self, machine: CallMachine, ari: AriClient, app: str, store, clock: Callable[[], float],
-                 lease: Lease, step_times: StepTimes | None = None, retry: RetryTerms | None = None):
+                 lease: Lease, step_times: StepTimes | None = None, retry: RetryTerms | None = None,
+                 origin_context: str | None = None):
         self.machine, self.lease, self.retry = machine, lease, retry
         self.call_id = machine.plan.call_id   # the attempt's id: its channel and bridge ids carry it
         # Each event with the perf_counter() time Asterisk's event reached the engine (None for
@@ -62,7 +63,7 @@ class CallRunner:
         self.queue: asyncio.Queue[tuple[ev.CallEvent, float | None]] = asyncio.Queue()
         self.step_times = step_times
         self.timers = CallTimers(self.post)
-        self.executor = Executor(ari, app, self.call_id, self.timers, self.post)
+        self.executor = Executor(ari, app, self.call_id, self.timers, self.post, origin_context)
         self.store, self.clock = store, clock
         self.done = asyncio.Event()
         self.lost = False            # another instance holds the callback now

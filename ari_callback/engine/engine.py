@@ -30,8 +30,10 @@ log = logging.getLogger("ari_callback.engine")
 
 
 class Engine:
-    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time):
+    def __init__(self, ari: AriClient, store, app: str, clock: Callable[[], float] = time.time,
+                 origin_context: str | None = None):
         self.ari, self.store, self.app, self.clock = ari, store, app, clock
+        self.origin_context = origin_context or None   # see Executor
         self.runners: dict[str, CallRunner] = {}       # by attempt id (what channel ids carry)
         self.by_callback: dict[str, CallRunner] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,6 +73,8 @@ class Engine:
         try:
             await asterisk.subscribe(self.ari, self.app, sorted(runner.executor.created),
                                      machine.bridge_id if machine.bridge_created else None)
+            if self.origin_context is not None:
+                await asterisk.redirect_origins(self.ari, self.app, _ringing_origins(machine))
             await self.catch_up([runner])
         except AriError as exc:   # the call runs, its timers re-armed: the next reconcile catches up
             log.warning("call %s adopted but not caught up yet: %s", machine.plan.call_id, exc)
@@ -79,7 +83,8 @@ class Engine:
 
     def _run(self, machine: CallMachine, lease: Lease, first: ev.CallEvent,
              retry: RetryTerms | None = None) -> CallRunner:
-        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease, self.step_times, retry)
+        runner = CallRunner(machine, self.ari, self.app, self.store, self.clock, lease, self.step_times, retry,
+                            self.origin_context)
         call_id = machine.plan.call_id
         self.runners[call_id] = runner
         self.by_callback[lease.callback_id] = runner
@@ -194,6 +199,11 @@ class Engine:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=2.0)
+
+
+def _ringing_origins(machine: CallMachine) -> list[str]:
+    return sorted(leg.id for leg in machine.legs.values()
+                  if leg.role == "src" and not leg.answered and not leg.destroyed)
 
 
 def _restarted_since(state: asterisk.AsteriskState, created_at: float | None) -> bool:

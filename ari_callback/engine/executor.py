@@ -27,8 +27,10 @@ Emit = Callable[[ev.CallEvent], None]
 class Executor:
     """Runs one call's commands. ``emit`` queues events back to that call."""
 
-    def __init__(self, ari: AriClient, app: str, call_id: str, timers: CallTimers, emit: Emit):
+    def __init__(self, ari: AriClient, app: str, call_id: str, timers: CallTimers, emit: Emit,
+                 origin_context: str | None = None):
         self.ari, self.app, self.call_id = ari, app, call_id
+        self.origin_context = origin_context or None   # None: origins enter the app directly
         self.timers, self.emit = timers, emit
         self.created: set[str] = set()   # legs Asterisk accepted (reconciliation looks for them)
 
@@ -53,6 +55,8 @@ class Executor:
             return False
         self.created.add(c.leg_id)
         log.warning("call %s: %s's answer was lost, but the channel exists", self.call_id, type(c).__name__)
+        if isinstance(c, cmd.Originate) and self.origin_context is not None:
+            await self._listen_to(c.leg_id)
         return True
 
     async def _run_one(self, c: cmd.Command) -> None:
@@ -62,10 +66,7 @@ class Executor:
             case cmd.CancelTimer():
                 self.timers.cancel(c.name)
             case cmd.Originate():
-                await self.ari.originate(c.endpoint, channel_id=c.leg_id, app=self.app,
-                                         app_args=f"leg,{self.call_id}", caller_id=c.caller_id or None,
-                                         timeout=c.timeout, formats=c.formats, variables=dict(c.variables))
-                self.created.add(c.leg_id)
+                await self._originate(c)
             case cmd.CreateLeg():
                 await self.ari.create_channel(c.endpoint, channel_id=c.leg_id, app=self.app,
                                               app_args=f"leg,{self.call_id}", formats=c.formats,
@@ -95,6 +96,33 @@ class Executor:
             case _:
                 raise TypeError(f"unknown command {c!r}")
 
+    async def _originate(self, c: cmd.Originate) -> None:
+        stasis_args = f"leg,{self.call_id}"
+        if self.origin_context is None:
+            await self.ari.originate(c.endpoint, channel_id=c.leg_id, app=self.app, app_args=stasis_args,
+                                     caller_id=c.caller_id or None, timeout=c.timeout, formats=c.formats,
+                                     variables=dict(c.variables))
+            self.created.add(c.leg_id)
+            return
+        variables = {**c.variables, **origin_variables(self.origin_context, self.app, stasis_args)}
+        await self.ari.originate(c.endpoint, channel_id=c.leg_id, context=self.origin_context, extension="s",
+                                 caller_id=c.caller_id or None, timeout=c.timeout, formats=c.formats,
+                                 variables=variables)
+        self.created.add(c.leg_id)
+        await self._listen_to(c.leg_id)
+
+    async def _listen_to(self, leg_id: str) -> None:
+        """An origin rung through the origin context is not our app's until it answers: ask for
+        its events now. What happened before this subscription is read off the channel; an origin
+        already gone is reported by its hangup handler (docs/decisions.md, "origin context")."""
+        try:
+            await self.ari.subscribe(self.app, f"channel:{leg_id}")
+            channel = await self.ari.get_channel(leg_id)
+        except AriError:
+            return
+        if channel.state == "Ringing":
+            self.emit(ev.LegRinging(leg_id))
+
     def _refused(self, c: cmd.Command, exc: AriError) -> None:
         """What an Asterisk refusal means for the call (see the module docstring)."""
         gone = exc.status == 404
@@ -119,6 +147,29 @@ class Executor:
                 # Not gone and not hung up: say it is gone so the call cannot wait forever;
                 # reconciliation hangs up any channel that is really left.
                 self.emit(ev.LegDestroyed(c.leg_id, None, f"hangup refused: {exc.status}"))
+
+
+# The channel variables the origin context reads (asterisk-conf/extensions.conf, [cb-origin]).
+ORIGIN_APP = "CB_APP"            # the Stasis app an answered origin enters: its owner's
+ORIGIN_APP_ARGS = "CB_APP_ARGS"  # and its arguments
+
+
+def origin_variables(context: str, app: str, stasis_args: str) -> dict[str, str]:
+    """What an origin rung through ``context`` carries: the app to enter on answer, and a hangup
+    handler that tells that app how the origin ended if it never got that far."""
+    return {ORIGIN_APP: app, ORIGIN_APP_ARGS: stasis_args,
+            "CHANNEL(hangup_handler_push)": f"{context},ended,1"}
+
+
+async def redirect_origins(ari: AriClient, app: str, leg_ids: list[str]) -> None:
+    """Have ringing origins an adopted call took over enter ``app`` on answer, not the app of the
+    instance that rang them (which is gone: they would get the apology)."""
+    for leg_id in leg_ids:
+        try:
+            await ari.set_variable(leg_id, ORIGIN_APP, app)
+        except AriError as exc:
+            if exc.status != 404:
+                log.warning("could not redirect origin %s to %s: %s", leg_id, app, exc)
 
 
 @dataclass(frozen=True)
@@ -163,7 +214,7 @@ async def subscribe(ari: AriClient, app: str, channel_ids: list[str], bridge_id:
     sources = [f"channel:{cid}" for cid in channel_ids] + ([f"bridge:{bridge_id}"] if bridge_id else [])
     for source in sources:
         try:
-            await ari.request("POST", f"/applications/{app}/subscription", params={"eventSource": source})
+            await ari.subscribe(app, source)
         except AriError as exc:
             if exc.status not in (404, 422):
                 log.warning("could not subscribe %s to %s: %s", app, source, exc)

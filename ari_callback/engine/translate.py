@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from ..ari import models as ari
+from ..domain import causes
 from ..domain import events as ev
 
 LEG_ID = re.compile(r"^cb-(?P<call>.+)-(?P<role>src\d+|dst|xfer\d+)$")
@@ -53,6 +54,10 @@ def _stasis_start(event: ari.StasisStart) -> list[Routed]:
     if leg is None:
         return []
     call, role = leg
+    if event.args[:1] == ["ended"]:
+        # The origin context's hangup handler: an origin that ended before it reached us.
+        number = int(event.args[1]) if len(event.args) > 1 and event.args[1].isdigit() else None
+        return [(call, ev.LegDestroyed(event.channel.id, number, causes.text(number)))]
     # Originated legs enter Stasis when answered; created ones at once (state Down).
     if role == "src":
         return [(call, ev.LegAnswered(event.channel.id))]

@@ -178,3 +178,47 @@ async def test_given_callbacks_waiting_when_the_app_is_killed_and_restarted_then
     assert all(len(r["attempts"]) == 1 for r in records)
     origins = [e.channel.id for e in observer.since(mark, "ChannelCreated") if e.channel.id.endswith("-src0")]
     assert sorted(origins) == sorted(f"cb-{r['attempts'][0]['id']}-src0" for r in records)   # once each
+
+
+def _apology_of(event, channel_id: str) -> bool:
+    raw = getattr(event, "raw", {})
+    return (event.type == "ChannelDialplan" and raw.get("channel", {}).get("id") == channel_id
+            and raw.get("dialplan_app") == "Playback")
+
+
+async def test_given_the_app_killed_while_a_customer_rings_when_they_answer_then_an_apology_and_a_retry(
+        asterisk, tmp_path, observer):
+    """Issue 9 item 11: an origin that answers while no instance listens hears the origin
+    context's apology instead of dead air, and the callback's retry policy rings it again."""
+    port = _free_port()
+    config = _config(asterisk, tmp_path, port)
+    data = yaml.safe_load(config.read_text())
+    retried = {**PROFILE["options"]["cf"], "retry": {"max_attempts": 2, "backoff_seconds": [1]}}
+    data["profiles"] = {"E2E-APOLOGY": {**PROFILE, "options": {"retried": retried}, "client": "default"}}
+    config.write_text(yaml.safe_dump(data))
+    server = Server(config, port)
+    await server.start()
+    mark = observer.mark()
+    try:
+        made = await server.http.post("/v1/customer-callbacks", json={"option": "retried", "number": "4006"})
+        assert made.status_code == 201, made.text
+        callback_id = made.json()["id"]
+        created = await observer.wait_for(lambda e: e.type == "ChannelCreated" and e.channel.id.endswith("-src0"),
+                                          since=mark)
+        server.kill()   # 4006 rings for 6 s: it answers while nobody listens
+        first_origin = created.channel.id
+        await observer.wait_for(lambda e: _apology_of(e, first_origin), timeout=15, since=mark)
+        await observer.wait_for(lambda e: e.type == "ChannelDestroyed" and e.channel.id == first_origin,
+                                timeout=10, since=mark)
+        await server.start()
+        record = await server.until(callback_id, lambda r: len(r["attempts"]) == 2
+                                    and r["attempts"][1]["state"] == "connected", timeout=40)
+        cancelled = await server.http.post(f"/v1/callbacks/{callback_id}/cancel")
+        assert cancelled.status_code == 202, cancelled.text
+        record = await server.until(callback_id, lambda r: r["finished"], timeout=20)
+    finally:
+        await server.stop()
+    first, second = record["attempts"]
+    assert (first["state"], first["status_detail"]) == ("failed", "src_unknown"), first
+    assert f"cb-{first['id']}-src0" == first_origin
+    assert second["state"] == "cancelled" and leg(second, "src")["answered_at"] is not None, second

@@ -53,6 +53,9 @@ class FakeAsterisk:
         self.event_filters: dict[str, Any] = {}
         self.events: list[Json] = []
         self.created: Counter[str] = Counter()
+        self.subscriptions: list[tuple[str, str]] = []
+        self.before_subscribe: Callable[[str], None] | None = None   # what happens in the race
+        self.apologised: list[str] = []   # origins that answered while their app was gone
         self.on_event = on_event
         self._numbers = itertools.count(1)
         self._routes: list[tuple[str, re.Pattern[str], Route]] = [
@@ -78,6 +81,7 @@ class FakeAsterisk:
                 ("DELETE", r"/playbacks/([^/]+)", self._stop_playback),
                 ("GET", r"/applications/([^/]+)", self._application),
                 ("PUT", r"/applications/([^/]+)/eventFilter", self._set_filter),
+                ("POST", r"/applications/([^/]+)/subscription", self._subscribe),
                 ("GET", r"/asterisk/info", lambda r: _json(200, {"system": {"version": "22"}})),
                 ("GET", r"/asterisk/ping", lambda r: _json(200, {"ping": "pong"})),
             )
@@ -105,8 +109,8 @@ class FakeAsterisk:
 
     def _new_channel(self, request: AriRequest, state: str) -> AriResponse | Json:
         params = request.params
-        if "endpoint" not in params or "app" not in params:
-            return _error(400, "Endpoint and app must be given")
+        if "endpoint" not in params or ("app" in params) == ("context" in params):
+            return _error(400, "Endpoint and one of app or context must be given")
         channel_id = params.get("channelId") or f"fake-{next(self._numbers)}"
         if channel_id in self.channels:
             return _error(409, "Channel with given unique ID already exists")
@@ -114,18 +118,59 @@ class FakeAsterisk:
         channel = {"id": channel_id, "name": f"{params['endpoint']}-{channel_id}", "state": state,
                    "caller": {"name": "", "number": ""}, "connected": {"name": "", "number": ""},
                    "accountcode": "", "creationtime": _now(), "language": "en",
-                   "dialplan": {"context": "", "exten": "", "priority": 1, "app_name": "Stasis",
-                                "app_data": params["app"]}, "app": params["app"]}
+                   "dialplan": {"context": params.get("context", ""), "exten": params.get("extension", ""),
+                                "priority": 1, "app_name": "Stasis" if "app" in params else "",
+                                "app_data": params.get("app", "")}, "app": params.get("app", "")}
         self.channels[channel_id] = channel
         self.variables[channel_id] = dict((request.json or {}).get("variables", {}))
         return channel
 
     def _originate(self, request: AriRequest) -> AriResponse:
-        channel = self._new_channel(request, "Up")
+        into_app = "app" in request.params
+        channel = self._new_channel(request, "Up" if into_app else "Ringing")
         if isinstance(channel, AriResponse):
             return channel
-        self.emit("StasisStart", channel["app"], channel=channel, args=[])
+        if into_app:
+            self.emit("StasisStart", channel["app"], channel=channel, args=[])
         return _json(200, channel)
+
+    # The origin context (asterisk-conf/extensions.conf, [cb-origin]) as Asterisk runs it.
+
+    def answer_origin(self, channel_id: str, active_apps: set[str]) -> bool:
+        """An origin rung into the origin context answers: it enters the app its ``CB_APP``
+        names if that app is connected (True), or hears the apology and is hung up (False)."""
+        channel, variables = self.channels[channel_id], self.variables[channel_id]
+        channel["state"] = "Up"
+        app = variables.get("CB_APP", "")
+        if app in active_apps:
+            channel["app"] = app
+            self.emit("StasisStart", app, channel=channel, args=variables.get("CB_APP_ARGS", "").split(","))
+            return True
+        self.apologised.append(channel_id)
+        self._destroy(channel_id, 16)
+        return False
+
+    def end_origin(self, channel_id: str, cause: int, active_apps: set[str]) -> None:
+        """An origin ends before answering: its hangup handler tells ``CB_APP``."""
+        channel, app = self.channels[channel_id], self.variables[channel_id].get("CB_APP", "")
+        if app in active_apps:
+            self.emit("StasisStart", app, channel=channel, args=["ended", str(cause)])
+        self._destroy(channel_id, cause)
+
+    def _destroy(self, channel_id: str, cause: int) -> None:
+        channel = self.channels.pop(channel_id)
+        self.emit("ChannelDestroyed", channel["app"], channel=channel, cause=cause, cause_txt="")
+
+    def _subscribe(self, request: AriRequest, app: str) -> AriResponse:
+        source = request.params.get("eventSource", "")
+        if self.before_subscribe is not None:
+            self.before_subscribe(source)
+        kind, _, name = source.partition(":")
+        known = self.channels if kind == "channel" else self.bridges if kind == "bridge" else {}
+        if name not in known:
+            return _error(422, "Event source does not exist")
+        self.subscriptions.append((app, source))
+        return self._application(request, app)
 
     def _create(self, request: AriRequest) -> AriResponse:
         channel = self._new_channel(request, "Down")
