@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import callback_status, customers, errors, fonolo, native, page, pbx, voice
+from . import callback_status, customers, error_catalogue, errors, fonolo, native, page, pbx, voice
 from .auth import client_of
 from .guard import Guard
 from .health import StoreCheck
@@ -42,7 +42,8 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
 
     app = FastAPI(title="ari-callback", version=__version__, lifespan=lifespan,
                   description="Callbacks on Asterisk over ARI. Authenticate with `Authorization: Bearer <key>` "
-                              "or `X-API-Key: <key>`. Every error has a stable `error_id`.")
+                              "or `X-API-Key: <key>`. Every error has a stable `error_id`:\n\n"
+                              + error_catalogue.markdown())
     app.state.api_keys = settings.keys()
     app.state.fonolo_accounts = fonolo_accounts(settings)
     app.state.http_settings, app.state.store_check = settings.http, StoreCheck()
