@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .customer_schema import SID, ProfileSettings
+from .domain.destinations import DestinationPolicy
 from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
 
 
@@ -164,8 +165,34 @@ class ExtensionSettings(_Strict):
     type: Literal["phone", "ivr", "queue", "group"] = "phone"
 
 
+def _compiled(patterns: list[str]) -> list[str]:
+    for i, pattern in enumerate(patterns):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{i}: not a regular expression: {exc}") from None
+    return patterns
+
+
+class DestinationSettings(_Strict):
+    """Numbers the client may have rung (domain/destinations.py); the default refuses nothing."""
+
+    allow: list[str] = Field(default_factory=list, description=(
+        "regular expressions matched against the whole number; when given, only numbers one matches"))
+    deny: list[str] = Field(default_factory=list, description=(
+        "regular expressions of numbers never rung, e.g. '00.*' (international), '0900.*' (premium rate)"))
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        return _compiled(value)
+
+
 class ClientSettings(_Strict):
     max_concurrent_calls: int = Field(10, ge=1)
+    max_calls_per_second: float | None = Field(None, gt=0, le=1000, description=(
+        "callbacks the client may start per second, over all instances; none: no such limit"))
+    destinations: DestinationSettings = DestinationSettings()
     asterisk: str | None = Field(None, pattern=NAME, description=(
         "pin: only instances serving this Asterisk (instance.asterisk) dial the client's callbacks"))
     caller_id: CallerIdSettings = CallerIdSettings()
@@ -271,7 +298,8 @@ class Settings(BaseSettings):
         return ClientPolicy(client_id=client_id, max_concurrent_calls=c.max_concurrent_calls,
                             external_numbers=frozenset(c.external_numbers),
                             sounds={k: tuple(v) for k, v in c.sounds.items()}, extensions=extensions,
-                            caller_id=CallerId(c.caller_id.name, c.caller_id.number))
+                            caller_id=CallerId(c.caller_id.name, c.caller_id.number),
+                            destinations=DestinationPolicy.of(c.destinations.allow, c.destinations.deny))
 
     def check(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""

@@ -67,6 +67,8 @@ CATALOGUE: dict[str, ErrorKind] = {
     "concurrent_call_limit_exceeded": _kind(429, "the client's concurrent-call limit is reached (Retry-After)"),
     "callback_rate_limit_exceeded": _kind(429, "callback_rate_limit leaves no room for another callback now "
                                                "(Retry-After)"),
+    "calls_per_second_exceeded": _kind(429, "the client's max_calls_per_second is reached (Retry-After: the window)"),
+    "destination_not_allowed": _kind(403, "the client's destination policy keeps a number of the request out of reach"),
     # Callbacks
     "callback_not_found": _kind(404, "no such callback for this client (another client's is missing too)"),
     "callback_finished": _kind(409, "the callback is over already"),

@@ -94,7 +94,7 @@ class FonoloRoute(APIRoute):
                 headers = {"WWW-Authenticate": 'Basic realm="Fonolo API"'} if exc.status == 401 else None
                 if exc.status == 429:
                     http = getattr(request.app.state, "http_settings", None)
-                    headers = {"Retry-After": str(http.retry_after_seconds if http else 5)}
+                    headers = {"Retry-After": str(exc.retry_after or (http.retry_after_seconds if http else 5))}
                 return failure(exc.status, exc.error_id, sentence(exc.message), exc.field, headers)
             except RequestValidationError as exc:
                 return _validation_failure(exc)

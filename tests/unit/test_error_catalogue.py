@@ -12,7 +12,7 @@ from ari_callback.api import error_catalogue
 from ari_callback.api.app import create_app
 from ari_callback.bundled import REPO
 from ari_callback.config import Settings
-from ari_callback.domain import admission, slots
+from ari_callback.domain import admission, destinations, slots
 
 # Where each error-making call takes its (status, error_id): positions in the call's arguments.
 # PlanError has no status argument but a ``status`` keyword that defaults to 422.
@@ -71,7 +71,8 @@ def test_every_error_the_code_makes_is_catalogued_with_its_status() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("error_id", [admission.CONCURRENT, admission.RATE, slots.SLOT_IN_PAST,
+@pytest.mark.parametrize("error_id", [admission.CONCURRENT, admission.RATE, admission.PACE, destinations.ERROR_ID,
+                                      slots.SLOT_IN_PAST,
                                       slots.SLOT_TOO_SOON, slots.SLOT_TOO_FAR, slots.SLOT_CLOSED, slots.SLOT_FULL])
 def test_ids_kept_in_constants_are_catalogued(error_id: str) -> None:
     assert error_catalogue.known(error_id)
