@@ -110,6 +110,14 @@ class FonoloAccount(_Strict):
         return value
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
 class TrunkSettings(_Strict):
     dial: str = Field(description="dial string template: {number} and the route's named groups")
     formats: str | None = "ulaw"
@@ -123,11 +131,7 @@ class RouteSettings(_Strict):
     @field_validator("match")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return _regex(value)
 
 
 class DialingSettings(_Strict):
@@ -168,9 +172,9 @@ class ExtensionSettings(_Strict):
 def _compiled(patterns: list[str]) -> list[str]:
     for i, pattern in enumerate(patterns):
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"{i}: not a regular expression: {exc}") from None
+            _regex(pattern)
+        except ValueError as exc:
+            raise ValueError(f"{i}: {exc}") from None
     return patterns
 
 
