@@ -7,7 +7,9 @@ from pydantic import BaseModel
 
 from ..callbacks import ServiceError
 from ..domain.request import CallbackRequest
-from .auth import client_id
+from ..keys import Principal
+from ..store import CallbackView
+from .auth import client_id, key_holder, owns_extension
 from .errors import responses
 from .idempotency import idempotency_key
 from .views import CallbackView, callback_view
@@ -43,15 +45,27 @@ async def create_callback(body: CallbackRequest, request: Request, response: Res
     return CallbackCreated(id=call_id, call_id=call_id, status="queued", status_url=url)
 
 
+async def visible_callback(request: Request, holder: Principal, callback_id: str) -> CallbackView:
+    """The key's client's callback; for an extension user's key, only one made through its
+    extension. Anything else is not found (never forbidden: that would say it exists)."""
+    view = await request.app.state.service.get(callback_id, holder.client_id)
+    if not owns_extension(holder, (view.request or {}).get("extension_id")):
+        raise ServiceError(404, "callback_not_found", f"no callback {callback_id!r}")
+    return view
+
+
 @router.get("/callbacks/{callback_id}", response_model=CallbackView, responses=responses(401, 404))
-async def get_callback(callback_id: str, request: Request, client: str = Depends(client_id)) -> CallbackView:
+async def get_callback(callback_id: str, request: Request, holder: Principal = Depends(key_holder)) -> CallbackView:
     """Status, outcome and every leg's timeline with its hangup cause."""
-    return callback_view(await request.app.state.service.get(callback_id, client))
+    return callback_view(await visible_callback(request, holder, callback_id))
 
 
 @router.post("/callbacks/{callback_id}/cancel", status_code=202, response_model=CallbackCancelled,
-             responses=responses(401, 404, 409))
-async def cancel_callback(callback_id: str, request: Request, client: str = Depends(client_id)) -> CallbackCancelled:
+             responses=responses(401, 403, 404, 409))
+async def cancel_callback(callback_id: str, request: Request,
+                          holder: Principal = Depends(key_holder)) -> CallbackCancelled:
     """Hang up whatever is ringing or connected; the callback ends as ``cancelled``."""
-    view = await request.app.state.service.cancel(callback_id, client)
+    if holder.extension is not None:
+        await visible_callback(request, holder, callback_id)
+    view = await request.app.state.service.cancel(callback_id, holder.client_id)
     return CallbackCancelled(id=view.id, status="cancelling", message="the callback is being cancelled")
