@@ -106,6 +106,7 @@ class FonoloAccount(_Strict):
     sid: str = Field(pattern=r"^[A-Z]{2}[0-9a-f]{32}$", description="account SID, e.g. AC + 32 hex digits")
     token: SecretStr = Field(description="auth token: 64 lower-case hex digits")
     client: str = "default"
+    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
 
     @field_validator("token")
     @classmethod

@@ -45,6 +45,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
                               "or `X-API-Key: <key>`. Every error has a stable `error_id`.")
     app.state.api_keys = config_keys(settings)   # hashed; the store's keys are looked up per request
     app.state.fonolo_accounts = fonolo_accounts(settings)
+    app.state.fonolo_scopes = {account.sid: account.scope for account in settings.fonolo_accounts}
     app.state.http_settings, app.state.store_check = settings.http, StoreCheck()
     errors.install(app)
     app.add_middleware(Guard)   # keys before bodies, size and JSON limits, Idempotency-Key, catch-all

@@ -59,9 +59,12 @@ _KINDS: tuple[tuple[Any, auth.Kind], ...] = ((auth.client_id, "client"), (auth.r
 
 
 async def _fonolo_principal(request: Request) -> Principal | None:
-    """Fonolo's account credentials are the configuration's, with no limits."""
-    client = fonolo_wire.fonolo_client_of(request)
-    return Principal(client) if client is not None else None
+    """Fonolo's account credentials are the configuration's; an account may be read-only."""
+    found = fonolo_wire.fonolo_account_of(request)
+    if found is None:
+        return None
+    sid, client = found
+    return Principal(client, request.app.state.fonolo_scopes.get(sid, "full"))
 
 
 def _calls(dependant: Any) -> set[Any]:

@@ -51,13 +51,13 @@ def key_view(key: StoredKey) -> KeyView:
                    last_used_at=iso(key.last_used_at), revoked_at=iso(key.revoked_at))
 
 
-@router.post("/keys", status_code=201, response_model=KeyCreated, responses=responses(401, 403, 413, 422, 503))
+@router.post("/keys", status_code=201, response_model=KeyCreated, responses=responses(401, 403, 404, 413, 422, 503))
 async def create_key(body: KeyRequest, request: Request, response: Response,
                      client: str = Depends(client_id)) -> KeyCreated:
     """A new key of this client; the answer is the only place the key is ever shown."""
     extensions = request.app.state.service.settings.clients.get(client)
     if body.extension is not None and (extensions is None or body.extension not in extensions.extensions):
-        raise ServiceError(422, "unknown_extension", f"this client has no extension {body.extension!r}", "extension")
+        raise ServiceError(404, "extension_not_found", f"no extension {body.extension!r}", "extension")
     made = make_key(client, time.time(), name=body.name, scope=body.scope, extension=body.extension)
     with store_errors():
         await request.app.state.service.store.add_api_key(made.stored)
