@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from ..callbacks import ServiceError
 from ..domain.request import CallbackRequest
 from ..keys import Principal
-from ..store import CallbackView
+from ..store import CallbackView as StoredCallback
 from .auth import client_id, key_holder, owns_extension
 from .errors import responses
 from .idempotency import idempotency_key
@@ -45,7 +45,7 @@ async def create_callback(body: CallbackRequest, request: Request, response: Res
     return CallbackCreated(id=call_id, call_id=call_id, status="queued", status_url=url)
 
 
-async def visible_callback(request: Request, holder: Principal, callback_id: str) -> CallbackView:
+async def visible_callback(request: Request, holder: Principal, callback_id: str) -> StoredCallback:
     """The key's client's callback; for an extension user's key, only one made through its
     extension. Anything else is not found (never forbidden: that would say it exists)."""
     view = await request.app.state.service.get(callback_id, holder.client_id)

@@ -23,7 +23,7 @@ from ari_callback.customers import CustomerService
 from ari_callback.keys import make_key
 from ari_callback.store import CallbackStore
 
-from .fonolo_app import (OPEN, OTHER_SID, OTHER_TOKEN, PROFILE, SID, TOKEN, Dispatcher, Engine, _migrated_copy,
+from .fonolo_app import (OPEN, OTHER_SID, OTHER_TOKEN, SID, TOKEN, Dispatcher, Engine, _migrated_copy,
                          settings as fonolo_settings)
 
 CONFIG_KEY, CONFIG_READ_KEY = "acme-config-key", "acme-config-read-key"

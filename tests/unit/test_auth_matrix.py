@@ -144,7 +144,6 @@ class Matrix:
                 *(key_id for name, key_id in t.key_ids.items() if name.startswith("a_"))]
 
     def credentials(self, case: Case) -> dict[str, dict[str, str]]:
-        keys = self.t.keys
         if case.fonolo:
             return {"none": {}, "wrong": basic(SID, "0" * 64), "read_only": basic(READ_SID, READ_TOKEN),
                     "client B": basic(OTHER_SID, OTHER_TOKEN)}
