@@ -130,3 +130,10 @@ async def test_given_the_last_use_noted_within_a_minute_then_not_written_again(t
         await a.get("/v1/keys")
         second = (await t.store.find_api_key(key_hash(t.keys["a_spare"]))).last_used_at
     assert before is None and first is not None and first == second and first <= time.time()
+
+
+async def test_given_a_read_only_key_and_a_body_over_the_limit_then_403_before_the_body_is_read(t):
+    too_big = b"{" + b" " * (t.app.state.http_settings.max_body_bytes + 10) + b"}"
+    async with client(t.app, headers={**t.headers("a_read"), "Content-Type": "application/json"}) as r:
+        response = await r.post("/v1/callbacks", content=too_big)
+    assert (response.status_code, response.json()["error_id"]) == (403, "forbidden")
