@@ -37,7 +37,8 @@ async def create_callback(body: CallbackRequest, request: Request, response: Res
     """Ring the origin numbers (all at once; the first to answer wins), then the destination
     through the dialplan, and bridge them."""
     if body.client_id is not None and body.client_id != client:
-        raise ServiceError(403, "client_mismatch", "client_id does not belong to this API key", "client_id")
+        # Not a 403: that would say the other client exists (as the call history does not either).
+        raise ServiceError(404, "client_not_found", f"no client {body.client_id!r}", "client_id")
     call_id = await request.app.state.service.create(body, client_id=client, api="native",
                                                      extension_id=body.extension_id)
     url = f"/v1/callbacks/{call_id}"

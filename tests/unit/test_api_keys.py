@@ -137,3 +137,9 @@ async def test_given_a_read_only_key_and_a_body_over_the_limit_then_403_before_t
     async with client(t.app, headers={**t.headers("a_read"), "Content-Type": "application/json"}) as r:
         response = await r.post("/v1/callbacks", content=too_big)
     assert (response.status_code, response.json()["error_id"]) == (403, "forbidden")
+
+
+async def test_given_a_body_naming_another_client_then_404_not_403(t):
+    async with client(t.app, headers=t.headers("b_full")) as b:
+        response = await b.post("/v1/callbacks", json={"src": ["1001"], "dst": "6001", "client_id": "acme"})
+    assert (response.status_code, response.json()["error_id"]) == (404, "client_not_found")
