@@ -90,8 +90,14 @@ class InstanceSettings(_Strict):
 
 
 class ApiKey(_Strict):
+    """A key seeded by the configuration; keys made with ``ari-callback keys create`` or
+    ``POST /v1/keys`` live in the store instead."""
+
     key: SecretStr
     client: str = "default"
+    name: str = Field("", max_length=128)
+    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
+    extension: str | None = Field(None, description="an extension user: seed 002's routes of this extension only")
 
 
 class FonoloAccount(_Strict):
@@ -101,6 +107,7 @@ class FonoloAccount(_Strict):
     sid: str = Field(pattern=r"^[A-Z]{2}[0-9a-f]{32}$", description="account SID, e.g. AC + 32 hex digits")
     token: SecretStr = Field(description="auth token: 64 lower-case hex digits")
     client: str = "default"
+    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
 
     @field_validator("token")
     @classmethod
@@ -278,9 +285,13 @@ class Settings(BaseSettings):
 
     def keys(self) -> dict[str, str]:
         """API key -> client id."""
-        found = {k.key.get_secret_value(): k.client for k in self.api_keys}
+        return {k.key.get_secret_value(): k.client for k in self.config_keys()}
+
+    def config_keys(self) -> list[ApiKey]:
+        """The keys the configuration seeds, the ``api_key`` shorthand included."""
+        found = list(self.api_keys)
         if self.api_key is not None and self.api_key.get_secret_value():
-            found[self.api_key.get_secret_value()] = "default"
+            found.append(ApiKey(key=self.api_key, client="default", name="api_key"))
         return found
 
     def dialing_policy(self) -> DialingPolicy:
@@ -310,9 +321,13 @@ class Settings(BaseSettings):
         for i, route in enumerate(self.dialing.routes):
             if route.trunk not in self.dialing.trunks:
                 raise ConfigError(f"dialing.routes.{i}.trunk: no trunk named {route.trunk!r}")
-        for key, client in self.keys().items():
-            if client not in self.clients:
-                raise ConfigError(f"api_keys: key for unknown client {client!r}")
+        for i, key in enumerate(self.api_keys):
+            if key.client not in self.clients:
+                raise ConfigError(f"api_keys.{i}.client: key for unknown client {key.client!r}")
+            if key.extension is not None and key.extension not in self.clients[key.client].extensions:
+                raise ConfigError(f"api_keys.{i}.extension: client {key.client!r} has no extension {key.extension!r}")
+        if self.api_key is not None and self.api_key.get_secret_value() and "default" not in self.clients:
+            raise ConfigError("api_key: key for unknown client 'default'")
         for i, account in enumerate(self.fonolo_accounts):
             if account.client not in self.clients:
                 raise ConfigError(f"fonolo_accounts.{i}.client: no client named {account.client!r}")

@@ -35,7 +35,12 @@ CATALOGUE: dict[str, ErrorKind] = {
     # Access
     "unauthorized": _kind(401, "no valid API key (or /3.0/ account credentials) was offered"),
     "unknown_client": _kind(403, "the key's client is not configured"),
-    "client_mismatch": _kind(403, "the client named in the path or body is not the key's"),
+    "forbidden": _kind(403, "the key may not do this: a read-only key (or /3.0/ account) writing, an "
+                            "extension user outside its extension's routes"),
+    "client_not_found": _kind(404, "the client named in the path or body is not the key's (another client's "
+                                   "looks missing)"),
+    "key_not_found": _kind(404, "no such API key for this client"),
+    "key_in_config": _kind(409, "the key comes from the configuration file: revoke it there"),
     "origin_not_allowed": _kind(403, "the customer page's API was called from an origin its profile does not allow"),
     # The request itself
     "request_too_large": _kind(413, "the body is larger than http.max_body_bytes"),

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from sqlalchemy import Select, exc as sa_exc, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from .api_keys import ApiKeyQueries
 from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, StoreError, StoreUnavailable,
                  migrate, open_engine, translated)
 from .dispatch import DispatchQueries
@@ -37,7 +38,8 @@ _CB = callbacks.c
 _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt_list"]
 
 
-class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries):
+class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
+                    ApiKeyQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
