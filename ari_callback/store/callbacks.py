@@ -19,6 +19,7 @@ from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, 
 from .dispatch import DispatchQueries
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
+from .variables import VariableQueries
 from .waitlist import WaitlistQueries
 from .writer import Writer
 from .notify import listen_for_cancels, notify_cancel
@@ -39,7 +40,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
-                    ApiKeyQueries):
+                    ApiKeyQueries, VariableQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
