@@ -36,6 +36,16 @@ class BundledError(Exception):
     pass
 
 
+def _docker():
+    """The Docker SDK, or a BundledError that names the extra to install (no traceback)."""
+    try:
+        import docker
+        import docker.errors
+    except ImportError:
+        raise BundledError("the docker SDK is missing: pip install 'ari-callback[docker]'") from None
+    return docker
+
+
 @dataclass(frozen=True)
 class BundledAsterisk:
     name: str = "ari-callback-asterisk"
@@ -51,10 +61,7 @@ class BundledAsterisk:
         return f"http://127.0.0.1:{self.http_port}"
 
     def _client(self):
-        try:
-            import docker
-        except ImportError:
-            raise BundledError("the docker SDK is missing: pip install 'ari-callback[docker]'") from None
+        docker = _docker()
         try:
             client = docker.from_env()
             client.ping()
@@ -110,7 +117,7 @@ class BundledAsterisk:
         raise BundledError(f"port {self.http_port} on 127.0.0.1 is still taken by another process")
 
     def _remove(self, client) -> None:
-        import docker.errors
+        docker = _docker()
         try:
             client.containers.get(self.name).remove(force=True)
         except docker.errors.NotFound:
@@ -120,14 +127,14 @@ class BundledAsterisk:
         self._remove(self._client())
 
     def running(self) -> bool:
-        import docker.errors
+        docker = _docker()
         try:
             return self._client().containers.get(self.name).status == "running"
         except docker.errors.NotFound:
             return False
 
     def status(self) -> str:
-        import docker.errors
+        docker = _docker()
         try:
             container = self._client().containers.get(self.name)
         except docker.errors.NotFound:
@@ -135,7 +142,7 @@ class BundledAsterisk:
         return container.status
 
     def logs(self, tail: int = 100) -> str:
-        import docker.errors
+        docker = _docker()
         try:
             raw = self._client().containers.get(self.name).logs(tail=tail)
         except docker.errors.NotFound:

@@ -14,6 +14,7 @@ import click
 import httpx
 
 from .config import ConfigError, Settings, load_settings
+from .timeline_text import format_entry
 
 FINISHED = {"completed", "failed", "cancelled"}
 
@@ -135,12 +136,6 @@ def follow(api: Api, call_id: str, timeout: float = 900.0, echo=click.echo) -> s
                  + (f", talk time {view['duration']:.1f} s" if view.get("duration") is not None else ""))
             return view["status"]
         time.sleep(0.25)
-
-
-def format_entry(entry: dict) -> str:
-    leg = (entry.get("leg") or "").rsplit("-", 1)[-1] if entry.get("leg") else "call"
-    detail = " ".join(f"{k}={v}" for k, v in (entry.get("detail") or {}).items() if v not in (None, ""))
-    return f"  +{entry['offset']:7.3f}s  {leg:<6} {entry['kind']:<16} {detail}"
 
 
 @main.command()

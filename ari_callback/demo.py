@@ -14,7 +14,7 @@ import click
 import httpx
 
 from .api.app import create_app
-from .cli import format_entry
+from .timeline_text import format_entry
 from .config import Settings
 from .service import _Server, runtime
 

@@ -61,6 +61,8 @@ async def test_given_the_wheel_in_a_fresh_venv_then_it_writes_the_drop_in_and_se
 
     port = _free_port()
     config = _config(asterisk, tmp_path, port)
+    checked = _run(bin_dir / "ari-callback", "--config", config, "check", cwd=tmp_path)
+    assert "ari: ok" in checked, checked
     with (tmp_path / "serve.log").open("w") as log:
         server = subprocess.Popen([str(bin_dir / "ari-callback"), "--config", str(config), "serve"], cwd=tmp_path,
                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log)
