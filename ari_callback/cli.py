@@ -42,7 +42,7 @@ def serve(ctx: click.Context) -> None:
     from .logs import setup_logging
     from .service import serve as run
     settings = _settings(ctx)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, settings.secrets())
     sys.exit(asyncio.run(run(settings)))
 
 

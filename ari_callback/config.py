@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .customer_schema import SID, ProfileSettings
 from .domain.destinations import DestinationPolicy
@@ -263,6 +265,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = Field(None, description="default: SQLite in data_dir")
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    log_format: Literal["console", "json"] = Field("console", description=(
+        "console: text lines for people; json: one JSON object per line, for a log pipeline"))
     dialing: DialingSettings = DialingSettings()
     clients: dict[str, ClientSettings] = Field(default_factory=lambda: {"default": ClientSettings()})
     profiles: dict[str, ProfileSettings] = Field(default_factory=dict, description=(
@@ -286,6 +290,16 @@ class Settings(BaseSettings):
     def keys(self) -> dict[str, str]:
         """API key -> client id."""
         return {k.key.get_secret_value(): k.client for k in self.config_keys()}
+
+    def secrets(self) -> list[str]:
+        """Everything the configuration holds that must never reach a log line."""
+        found = [self.ari.password.get_secret_value(), *self.keys()]
+        found += [account.token.get_secret_value() for account in self.fonolo_accounts]
+        try:
+            password = make_url(self.database_url).password if self.database_url else None
+        except ArgumentError:
+            password = None   # not a URL: the store says so when it opens it
+        return [*found, str(password)] if password else found
 
     def config_keys(self) -> list[ApiKey]:
         """The keys the configuration seeds, the ``api_key`` shorthand included."""

@@ -132,7 +132,8 @@ async def serve(settings: Settings) -> int:
 
     app = create_app(settings, lambda s: runtime(s, stop_on_fatal))
     server = _Server(uvicorn.Config(app, host=settings.http.host, port=settings.http.port,
-                                    log_level=settings.log_level.lower(), lifespan="on", access_log=False))
+                                    log_level=settings.log_level.lower(), lifespan="on", access_log=False,
+                                    log_config=None))   # uvicorn's lines go through our handler too
     try:
         listening = _listen(settings.http.host, settings.http.port)
     except OSError as exc:

@@ -24,6 +24,7 @@ from ..domain.customer import RetryTerms
 from ..domain.legs import Leg
 from ..domain.machine import CallMachine, IllegalTransition
 from ..domain.snapshot import machine_snapshot
+from ..logs import bind_call
 from ..store import Lease, LeaseLost, Progress
 from .executor import Executor
 from .metrics import StepTimes
@@ -94,6 +95,7 @@ class CallRunner:
         self.post(ev.Cancel("lease_lost"))
 
     async def run(self, first: ev.CallEvent) -> None:
+        bind_call(self.call_id, self.lease.callback_id)   # this task's log lines name the call
         try:
             await self._step(first)
             while not self.machine.finished and not self.lost:
