@@ -192,3 +192,7 @@ for command in COMMANDS:
 from .cli_keys import keys  # noqa: E402  (API keys, on the store directly)
 
 main.add_command(keys)
+
+from .cli_history import history  # noqa: E402  (the call history, through the API)
+
+main.add_command(history)

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import (callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx, variables,
-               voice)
+from . import (callback_list, callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx,
+               variables, voice)
 from .auth import config_keys, principal_of
 from .guard import Guard
 from .health import StoreCheck
@@ -52,6 +52,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     errors.install(app)
     app.add_middleware(Guard)   # keys before bodies, size and JSON limits, Idempotency-Key, catch-all
     app.include_router(native.router)
+    app.include_router(callback_list.router)
     app.include_router(keys.router)
     app.include_router(pbx.router)
     app.include_router(variables.router)

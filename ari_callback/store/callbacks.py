@@ -19,6 +19,7 @@ from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, 
 from .dispatch import DispatchQueries
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
+from .history import HistoryQuery, history_filters
 from .variables import VariableQueries
 from .waitlist import WaitlistQueries
 from .writer import Writer
@@ -188,6 +189,14 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
         if client_id is not None:
             query = query.where(_CB.client_id == client_id)
         return await self._load(query, with_attempts=False)
+
+    async def callback_history(self, client_id: str, query: HistoryQuery) -> list[CallbackView]:
+        """The client's callbacks matching ``query``, newest first, from after its cursor: one
+        page (``query.limit``), without attempts. The range and the order use the index on
+        (client_id, created_at); the other filters narrow what that range reads."""
+        stmt = select(*_VIEW_COLUMNS).where(_CB.client_id == client_id, *history_filters(query))
+        stmt = stmt.order_by(_CB.created_at.desc(), _CB.id.desc()).limit(query.limit)
+        return await self._load(stmt, with_attempts=False)
 
     async def active_count(self, client_id: str) -> int:
         """The client's unfinished callbacks, as admission counts them."""

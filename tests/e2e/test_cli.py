@@ -109,3 +109,35 @@ def test_given_bad_config_then_check_names_the_key(tmp_path):
     result = _cli(path, "check")
     assert result.returncode != 0
     assert "ari.url" in result.stderr and "ari.bogus" in result.stderr
+
+
+async def test_given_finished_callbacks_then_history_exports_them_as_csv_json_and_a_table(asterisk, tmp_path):
+    import csv
+    import json
+
+    from .test_restart import Server
+    port = _free_port()
+    config = _config(asterisk, tmp_path, port)
+    server = Server(config, port)
+    await server.start()
+    try:
+        ids = []
+        for dst in ("6001", "6002", "3001"):   # two answer and hang up, one destination is busy
+            made = await server.http.post("/v1/callbacks", json={"src": ["1001"], "dst": dst})
+            ids.append(made.json()["id"])
+        for callback_id in ids:
+            await server.until(callback_id, lambda r: r["finished"], timeout=30)
+        url = f"http://127.0.0.1:{port}"
+        exported = _cli(config, "history", "--csv", str(tmp_path / "h.csv"), "--limit", "0", "--api-url", url)
+        completed = _cli(config, "history", "--json", "--status", "completed", "--number", "1001", "--api-url", url)
+        table = _cli(config, "history", "--api-url", url)
+        refused = _cli(config, "history", "--since", "yesterday", "--api-url", url)
+    finally:
+        await server.stop()
+    assert exported.returncode == 0 and exported.stderr.strip().endswith("3 callbacks"), exported.stderr
+    rows = list(csv.DictReader((tmp_path / "h.csv").open()))
+    assert sorted(r["id"] for r in rows) == sorted(ids) and {r["src"] for r in rows} == {"1001"}
+    assert sorted(r["status"] for r in rows) == ["completed", "completed", "failed"]
+    assert sorted(json.loads(line)["dst"] for line in completed.stdout.splitlines()) == ["6001", "6002"]
+    assert table.returncode == 0 and "dst_busy" in table.stdout
+    assert refused.returncode == 1 and "422 invalid_since" in refused.stderr
