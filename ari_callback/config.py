@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .customer_schema import SID, ProfileSettings
 from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
+from .webhooks.settings import WebhookDeliverySettings, WebhookSettings
 
 
 class ConfigError(Exception):
@@ -174,6 +175,8 @@ class ClientSettings(_Strict):
     extensions: dict[str, ExtensionSettings] = Field(default_factory=dict)
     variables: dict[str, str] = Field(default_factory=dict, description=(
         "client variables for the PBX API: @{NAME} in an extension id, $cv(NAME) in a body value"))
+    webhooks: list[WebhookSettings] = Field(default_factory=list, description=(
+        "receivers of this client's callback events, signed (docs/webhooks.md)"))
 
     @field_validator("sounds")
     @classmethod
@@ -230,6 +233,7 @@ class Settings(BaseSettings):
     profiles: dict[str, ProfileSettings] = Field(default_factory=dict, description=(
         "call-back profiles by sid (seed 000), written to the store at every start"))
     triggers: TriggerSettings = TriggerSettings()
+    webhook_delivery: WebhookDeliverySettings = WebhookDeliverySettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -294,6 +298,12 @@ class Settings(BaseSettings):
                 raise ConfigError(f"profiles.{sid}.client: no client named {profile.client!r}")
         if self.triggers.client not in self.clients:
             raise ConfigError(f"triggers.client: no client named {self.triggers.client!r}")
+        for name, client in self.clients.items():
+            ids = [hook.webhook_id for hook in client.webhooks]
+            for i, hook in enumerate(client.webhooks):
+                if ids.count(hook.webhook_id) > 1:
+                    raise ConfigError(f"clients.{name}.webhooks.{i}: webhook {hook.webhook_id!r} is listed twice "
+                                      "(give each an id of its own)")
         options = [osid for profile in self.profiles.values() for osid in profile.options]
         for osid in {o for o in options if options.count(o) > 1}:
             raise ConfigError(f"profiles: option sid {osid!r} is used by two profiles")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import (DuplicateCallback, LimitReached, PendingCallback, StoreError, StoreUnavailable,
                  migrate, open_engine, translated)
+from .deliveries import DeliveryQueries
 from .dispatch import DispatchQueries
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
@@ -37,7 +38,8 @@ _CB = callbacks.c
 _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt_list"]
 
 
-class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries):
+class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
+                    DeliveryQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
