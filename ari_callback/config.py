@@ -301,7 +301,7 @@ class Settings(BaseSettings):
         for name, client in self.clients.items():
             ids = [hook.webhook_id for hook in client.webhooks]
             for i, hook in enumerate(client.webhooks):
-                if ids.count(hook.webhook_id) > 1:
+                if hook.webhook_id in ids[:i]:
                     raise ConfigError(f"clients.{name}.webhooks.{i}: webhook {hook.webhook_id!r} is listed twice "
                                       "(give each an id of its own)")
         options = [osid for profile in self.profiles.values() for osid in profile.options]
