@@ -44,3 +44,19 @@ def test_given_malformed_headers_then_they_do_not_verify():
 def test_given_several_v1_values_then_one_matching_is_enough():
     good = signature_header(SECRET, T, BODY)
     assert verify(SECRET, f"t={T},v1={'0' * 64},{good.split(',')[1]}", BODY, now=T)
+
+
+def test_given_the_snippet_in_docs_webhooks_md_then_it_verifies_what_the_server_signs():
+    import re
+    import time
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", doc, re.S) if "def verified" in block]
+    names: dict = {}
+    exec(compile(snippet, "docs/webhooks.md", "exec"), names)
+    now = int(time.time())
+    header = signature_header(SECRET, now, BODY)
+    assert names["verified"](SECRET, header, BODY)
+    assert not names["verified"](SECRET, header, BODY + b" ")
+    assert not names["verified"](SECRET, signature_header(SECRET, now - 600, BODY), BODY)
