@@ -123,3 +123,32 @@ async def test_given_the_server_killed_while_the_receiver_fails_then_everything_
     assert accepted == sorted(accepted) and set(accepted) == {d["event_id"] for d in log}   # none lost
     assert len(set(accepted)) == len(accepted)   # none accepted twice: the outbox position survived
     assert [e["type"] for e in _accepted(receiver, call_id)][-1] == FINAL
+
+
+async def test_given_the_receiver_down_then_slow_then_up_across_a_restart_then_each_event_arrives_in_order(
+        asterisk, tmp_path):
+    """R23: down (connection refused), then slower than the timeout, then up, with the server
+    killed in between: every event accepted at least once, first acceptances in order."""
+    receiver = Receiver(port=_free_port())
+    server = await _server(asterisk, tmp_path, receiver)
+    try:
+        call_id = await _place(server, src=["1001"], dst="6001")
+        await server.until(call_id, lambda r: r["finished"], timeout=40)
+        log = await _log(server, call_id)
+        assert log and "ConnectError" in log[0]["last_error"], log   # down: nobody listens
+        async with Running(receiver):
+            receiver.delay = 3.0   # slow: past the 2 s timeout
+            await receiver.wait_for(lambda r: len(r) >= 1, timeout=20)
+            server.kill()
+            receiver.delay = 0.0
+            await server.start()
+            await receiver.wait_for(_got_final(call_id), timeout=60)
+            log = await _log_settles(server, call_id, timeout=30)
+    finally:
+        await server.stop()
+    firsts: list[int] = []
+    for event in _accepted(receiver, call_id):
+        if event["id"] not in firsts:
+            firsts.append(event["id"])
+    assert firsts == sorted(firsts) == [d["event_id"] for d in log]
+    assert all(d["status"] == "delivered" for d in log)
