@@ -298,9 +298,9 @@ class Settings(BaseSettings):
                 raise ConfigError(f"profiles.{sid}.client: no client named {profile.client!r}")
         if self.triggers.client not in self.clients:
             raise ConfigError(f"triggers.client: no client named {self.triggers.client!r}")
-        for name, client in self.clients.items():
-            ids = [hook.webhook_id for hook in client.webhooks]
-            for i, hook in enumerate(client.webhooks):
+        for name, settings in self.clients.items():
+            ids = [hook.webhook_id for hook in settings.webhooks]
+            for i, hook in enumerate(settings.webhooks):
                 if hook.webhook_id in ids[:i]:
                     raise ConfigError(f"clients.{name}.webhooks.{i}: webhook {hook.webhook_id!r} is listed twice "
                                       "(give each an id of its own)")

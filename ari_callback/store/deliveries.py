@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from .db import translated
-from .sql import chunks, dialect_insert
+from .sql import CHUNK, chunks, dialect_insert
 from .tables import legs, outbox, outbox_cursors, webhook_deliveries
 from .writer import Writer
 
@@ -243,8 +243,9 @@ async def _events_after(conn: AsyncConnection, position: int, gaps: Sequence[int
     found = (await conn.execute(select(outbox).where(outbox.c.id > position).order_by(outbox.c.id)
                                 .limit(limit))).mappings().all()
     rows = list(found)
-    for chunk in chunks([str(i) for i in gaps]):
-        rows += (await conn.execute(select(outbox).where(outbox.c.id.in_([int(i) for i in chunk])))).mappings().all()
+    for start in range(0, len(gaps), CHUNK):
+        late = select(outbox).where(outbox.c.id.in_(list(gaps[start:start + CHUNK])))
+        rows += (await conn.execute(late)).mappings().all()
     attempt_ids = sorted({row["attempt_id"] for row in rows if row["attempt_id"]})
     by_attempt: dict[str, list[dict[str, Any]]] = {}
     for chunk in chunks(attempt_ids):

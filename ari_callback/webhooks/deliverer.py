@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import httpx
 
@@ -26,6 +26,10 @@ from ..store.deliveries import Delivery, NewDelivery, OutboxEvent, TryResult
 from . import events as ev
 from .backoff import RetryPolicy, next_try
 from .signing import SIGNATURE_HEADER, signature_header
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..store.callbacks import CallbackStore
 
 log = logging.getLogger("ari_callback.webhooks")
 CONSUMER = "webhooks"
@@ -42,7 +46,6 @@ class Webhook:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    instance: str
     timeout: float = 10.0
     poll_interval: float = 1.0
     max_in_flight: int = 20
@@ -71,7 +74,7 @@ def plan_deliveries(webhooks: Mapping[str, Sequence[Webhook]], found: list[Outbo
 
 
 class Deliverer:
-    def __init__(self, store, webhooks: Mapping[str, Sequence[Webhook]], settings: DeliverySettings,
+    def __init__(self, store: CallbackStore, webhooks: Mapping[str, Sequence[Webhook]], settings: DeliverySettings,
                  clock: Callable[[], float] = time.time, rand: Callable[[], float] = random.random,
                  transport: httpx.AsyncBaseTransport | None = None):
         self.store, self.webhooks, self.settings, self.clock, self.rand = store, webhooks, settings, clock, rand
@@ -172,14 +175,14 @@ class Deliverer:
             return None, f"{type(exc).__name__}: {exc}"[:512] or type(exc).__name__
 
 
-def webhooks_of(settings) -> dict[str, list[Webhook]]:
+def webhooks_of(settings: Settings) -> dict[str, list[Webhook]]:
     """Every client's webhooks from the configuration."""
     return {client: [Webhook(hook.webhook_id, hook.url, hook.secret.get_secret_value(),
                              frozenset(hook.events) if hook.events is not None else None) for hook in c.webhooks]
             for client, c in settings.clients.items() if c.webhooks}
 
 
-def delivery_settings(settings) -> DeliverySettings:
+def delivery_settings(settings: Settings) -> DeliverySettings:
     d = settings.webhook_delivery
-    return DeliverySettings(instance=settings.instance_id, timeout=d.timeout, poll_interval=d.poll_interval,
+    return DeliverySettings(timeout=d.timeout, poll_interval=d.poll_interval,
                             max_in_flight=d.max_in_flight, retry=d.retry_policy())

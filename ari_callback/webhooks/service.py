@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..callbacks import ServiceError, store_errors
 from ..store.deliveries import Delivery
 from .deliverer import Deliverer
 
+if TYPE_CHECKING:
+    from ..store.callbacks import CallbackStore
+
 
 class WebhookService:
-    def __init__(self, store, deliverer: Deliverer, clock: Callable[[], float] = time.time):
+    def __init__(self, store: CallbackStore, deliverer: Deliverer, clock: Callable[[], float] = time.time):
         self.store, self.deliverer, self.clock = store, deliverer, clock
 
     async def deliveries(self, callback_id: str, client_id: str) -> list[Delivery]:

@@ -19,7 +19,7 @@ from tests.webhook_receiver import Receiver, Running
 from .store_helpers import new
 
 SECRET = "s3cret-0123456789"
-FAST = DeliverySettings(instance="test", timeout=0.5, poll_interval=0.05,
+FAST = DeliverySettings(timeout=0.5, poll_interval=0.05,
                         retry=RetryPolicy(first_delay=0.2, max_delay=0.4, max_attempts=3, jitter=0.0))
 
 
@@ -112,7 +112,7 @@ async def test_given_event_filters_and_two_clients_then_each_webhook_gets_only_i
 
 async def test_given_a_pending_delivery_when_restarted_then_the_new_deliverer_sends_it(store, tmp_path):
     async with Running(Receiver(answers=[500])) as receiver:
-        slow = DeliverySettings(instance="test", timeout=0.5, poll_interval=0.05,
+        slow = DeliverySettings(timeout=0.5, poll_interval=0.05,
                                 retry=RetryPolicy(first_delay=1.0, max_attempts=5, jitter=0.0))
         async with delivering(store, {"acme": [_hook(receiver)]}, slow):
             await new(store, "c1")

@@ -37,7 +37,7 @@ def test_given_the_timestamp_changed_then_the_signature_no_longer_matches():
 
 
 def test_given_malformed_headers_then_they_do_not_verify():
-    for header in ("", "v1=abc", f"t={T}", f"t=soon,v1=abc", f"t={T},t={T},v1=abc", "garbage"):
+    for header in ("", "v1=abc", f"t={T}", "t=soon,v1=abc", f"t={T},t={T},v1=abc", "garbage"):
         assert not verify(SECRET, header, BODY, now=T), header
 
 
