@@ -66,8 +66,12 @@ def plan_deliveries(webhooks: Mapping[str, Sequence[Webhook]], found: list[Outbo
             continue
         row = {"id": event.id, "at": event.at, "client_id": event.client_id, "callback_id": event.callback_id,
                "attempt_id": event.attempt_id, "kind": event.kind, "status": event.status, "detail": event.detail}
-        body = ev.event_body(row, event.legs)
-        text = ev.encode(body)
+        try:
+            body = ev.event_body(row, event.legs)
+            text = ev.encode(body)
+        except (TypeError, ValueError):   # one row we cannot render must not stop every later event
+            log.exception("outbox row %d cannot be sent as a webhook event; skipped", event.id)
+            continue
         planned += [NewDelivery(event.id, event.client_id, event.callback_id, hook.id, hook.url, body["type"], text)
                     for hook in hooks if ev.wanted(hook.events, body["type"])]
     return planned
@@ -125,18 +129,30 @@ class Deliverer:
                 await asyncio.sleep(self.settings.poll_interval)
 
     async def _send_loop(self) -> None:
-        s = self.settings
         while True:
             self._wake.clear()
-            room = s.max_in_flight - len(self._sending)
-            due = await self.store.next_delivery_due() if room > 0 else None
-            if due is not None and due <= self.clock():   # a read first: claiming is a write
-                for claimed in await self.store.claim_deliveries(self.clock(), s.lease_seconds, room):
-                    task = asyncio.create_task(self._try(claimed), name=f"webhook-delivery-{claimed.id}")
-                    self._sending.add(task)
-                    task.add_done_callback(self._sending.discard)
+            wait = await self._launch_due()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), s.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _launch_due(self) -> float:
+        """Claim and start the due tries there is room for; how long to wait before looking again
+        (a poke, from a try ending or a replay, cuts it short)."""
+        s = self.settings
+        room = s.max_in_flight - len(self._sending)
+        if room <= 0:
+            return s.poll_interval
+        now = self.clock()
+        due = await self.store.next_delivery_due()   # a read first: claiming is a write
+        if due is None or due > now:
+            return s.poll_interval if due is None else min(s.poll_interval, due - now)
+        claimed = await self.store.claim_deliveries(now, s.lease_seconds, room)
+        for delivery in claimed:
+            task = asyncio.create_task(self._try(delivery), name=f"webhook-delivery-{delivery.id}")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        # All taken: more may be due. Nothing: what is due waits behind an earlier event.
+        return 0.0 if len(claimed) == room else s.poll_interval
 
     async def _try(self, claimed: Delivery) -> None:
         hook = self.hook(claimed.client_id, claimed.webhook_id)

@@ -24,7 +24,7 @@ class WebhookSettings(_Strict):
     id: str | None = Field(None, pattern=NAME, description=(
         "stable name of this webhook in the delivery log; default: derived from the url (so a new url "
         "is a new webhook, and deliveries still pending for the old one fail)"))
-    url: str = Field(description="http(s) URL the events are POSTed to")
+    url: str = Field(max_length=2048, description="http(s) URL the events are POSTed to")
     secret: SecretStr = Field(description="HMAC-SHA256 key of the X-Callback-Signature header, 16 characters or more")
     events: list[str] | None = Field(None, description="event types to send (docs/webhooks.md); default: all")
 

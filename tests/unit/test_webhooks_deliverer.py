@@ -139,3 +139,17 @@ async def test_given_a_webhook_gone_from_the_config_then_its_delivery_fails_sayi
         async with delivering(store, {}):
             (delivery,) = await _log_settles(store, "c1", lambda log: log[0].status == "failed")
     assert delivery.last_error == "webhook no longer configured"
+
+
+def test_given_a_row_that_cannot_be_rendered_then_it_is_skipped_and_the_rest_go():
+    from ari_callback.store.deliveries import OutboxEvent
+    from ari_callback.webhooks.deliverer import plan_deliveries
+
+    def row(event_id, **detail):
+        return OutboxEvent(event_id, 1.0, "acme", "c1", None, "callback", "queued", detail)
+
+    hooks = {"acme": [Webhook("a", "http://127.0.0.1:9/a", SECRET, None),
+                      Webhook("b", "http://127.0.0.1:9/b", SECRET, frozenset({"callback.cancelled"}))]}
+    planned = plan_deliveries(hooks, [row(1), row(2, odd=float("nan")), row(3), OutboxEvent(
+        4, 1.0, "other", "c9", None, "callback", "queued", {})])
+    assert [(d.event_id, d.webhook_id) for d in planned] == [(1, "a"), (3, "a")]
