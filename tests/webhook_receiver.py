@@ -19,6 +19,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int   # what the receiver answered
+    started: float = 0.0   # when the request came in (``at``: when it was answered)
 
     @property
     def event(self) -> dict:
@@ -40,6 +41,7 @@ class Receiver:
     async def __call__(self, scope, receive, send) -> None:   # the ASGI app
         if scope["type"] != "http":
             return
+        started = time.time()
         body = b""
         while True:
             message = await receive()
@@ -51,7 +53,7 @@ class Receiver:
         status = self.answers.pop(0) if self.answers else 200
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         async with self._changed:
-            self.received.append(Received(time.time(), scope["path"], headers, body, status))
+            self.received.append(Received(time.time(), scope["path"], headers, body, status, started))
             self._changed.notify_all()
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"no"})

@@ -152,3 +152,39 @@ async def test_given_the_receiver_down_then_slow_then_up_across_a_restart_then_e
             firsts.append(event["id"])
     assert firsts == sorted(firsts) == [d["event_id"] for d in log]
     assert all(d["status"] == "delivered" for d in log)
+
+
+async def test_given_two_instances_on_postgresql_then_each_event_is_sent_by_one_at_a_time_and_accepted_once(
+        asterisk, tmp_path, pg_database):
+    from .instances import instance_config
+
+    async with Running(Receiver(answers=[500] * 6, delay=0.2)) as receiver:
+        servers = []
+        for name in ("wh-a", "wh-b"):
+            config, port = instance_config(asterisk, tmp_path, name, pg_database, clients={"default": {
+                "webhooks": [{"id": "crm", "url": receiver.url, "secret": SECRET}]}})
+            data = yaml.safe_load(config.read_text())
+            data["webhook_delivery"] = {"first_retry_seconds": 0.3, "max_retry_seconds": 0.6, "poll_interval": 0.1,
+                                        "timeout": 2.0}
+            config.write_text(yaml.safe_dump(data))
+            servers.append(Server(config, port))
+        try:
+            for server in servers:
+                await server.start()
+            call_ids = [await _place(servers[i % 2], src=["1001"], dst="6001") for i in range(4)]
+            for call_id in call_ids:
+                await servers[0].until(call_id, lambda r: r["finished"], timeout=40)
+                await receiver.wait_for(_got_final(call_id), timeout=40)
+            logs = {call_id: await _log_settles(servers[1], call_id) for call_id in call_ids}
+        finally:
+            for server in servers:
+                await server.stop()
+    for call_id in call_ids:
+        accepted = [e["id"] for e in _accepted(receiver, call_id)]
+        assert accepted == sorted(set(accepted)) == [d["event_id"] for d in logs[call_id]]   # once each, in order
+    by_event: dict[int, list] = {}
+    for got in receiver.received:
+        by_event.setdefault(got.event["id"], []).append(got)
+    for tries in by_event.values():   # never two instances sending one event at once
+        tries.sort(key=lambda r: r.started)
+        assert all(a.at <= b.started for a, b in zip(tries, tries[1:])), [(r.started, r.at) for r in tries]
