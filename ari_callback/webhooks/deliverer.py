@@ -79,12 +79,11 @@ def plan_deliveries(webhooks: Mapping[str, Sequence[Webhook]], found: list[Outbo
 
 class Deliverer:
     def __init__(self, store: CallbackStore, webhooks: Mapping[str, Sequence[Webhook]], settings: DeliverySettings,
-                 clock: Callable[[], float] = time.time, rand: Callable[[], float] = random.random,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 clock: Callable[[], float] = time.time, rand: Callable[[], float] = random.random):
         self.store, self.webhooks, self.settings, self.clock, self.rand = store, webhooks, settings, clock, rand
         self._hooks = {(client, hook.id): hook for client, hooks in webhooks.items() for hook in hooks}
-        self._http = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False, trust_env=False,
-                                       transport=transport)
+        # No redirects (a moved receiver is reconfigured, not chased), no proxies from the environment.
+        self._http = httpx.AsyncClient(timeout=settings.timeout, follow_redirects=False, trust_env=False)
         self._wake = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
