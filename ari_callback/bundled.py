@@ -1,7 +1,8 @@
 """The bundled Asterisk: a container of the repository's image, host network, loopback only.
 
 Used by ``ari-callback asterisk up|down|status|logs``, by ``make demo`` and by the e2e tests.
-The container's configuration is the repository's ``asterisk-conf/`` mounted read-only; port
+The container's configuration is ``asterisk-conf/`` (the checkout's, or the one an installed wheel
+carries) mounted read-only; port
 overrides let a test Asterisk run beside a demo one. Needs the ``docker`` extra.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,17 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _data_root() -> Path:
+    """Where ``asterisk-conf/`` and ``docker/`` are: the checkout's top directory, or, for an
+    installed wheel, ``<prefix>/share/ari-callback`` (pyproject's data-files put them there)."""
+    if (REPO / "asterisk-conf").is_dir():
+        return REPO
+    return Path(sys.prefix) / "share" / "ari-callback"
+
+
+DATA = _data_root()
 IMAGE = os.environ.get("ARI_CB_IMAGE", "ari-callback-asterisk:22")
 
 
@@ -30,7 +43,7 @@ class BundledAsterisk:
     sip_port: int = 5060
     username: str = "callback"
     password: str = "callback-secret"
-    conf_dir: Path = REPO / "asterisk-conf"
+    conf_dir: Path = DATA / "asterisk-conf"
     image: str = IMAGE
 
     @property
@@ -50,7 +63,7 @@ class BundledAsterisk:
         return client
 
     def ensure_image(self) -> None:
-        script = REPO / "docker" / "build-image.sh"
+        script = DATA / "docker" / "build-image.sh"
         if not script.exists():
             raise BundledError(f"{script} not found: the bundled Asterisk needs the repository checkout")
         result = subprocess.run(["bash", str(script)], env={**os.environ, "ARI_CB_IMAGE": self.image})

@@ -9,26 +9,29 @@ starts its first attempt (at once, when it is due now). Nothing accepted is lost
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import uuid
 from typing import Any, Callable, Iterator
 
 from .config import Settings
-from .domain.admission import allowance, refusal_message
+from .domain.admission import PACE, allowance, pace, refusal_message
 from .domain.plan import Extension, PlanError, make_plan
 from .domain.request import CallbackRequest
 from .domain.snapshot import plan_to_dict
 from .engine.dispatcher import Dispatcher
 from .engine.engine import Engine
-from .store import Admission, CallbackView, LimitReached, NewCallback, StoreUnavailable
+from .store import Admission, CallbackView, LimitReached, NewCallback, PaceReached, StoreUnavailable
 
 
 class ServiceError(Exception):
     """A request we refuse, with the HTTP status and the stable error id the API shows."""
 
-    def __init__(self, status: int, error_id: str, message: str, field: str | None = None):
+    def __init__(self, status: int, error_id: str, message: str, field: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.status, self.error_id, self.message, self.field = status, error_id, message, field
+        self.retry_after = retry_after   # seconds, for a 429 that knows; else http.retry_after_seconds
 
 
 @contextlib.contextmanager
@@ -71,16 +74,25 @@ class CallbackService:
         new = NewCallback(id=callback_id, client_id=client.client_id, api=api,
                           request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
                           created_at=now, due_at=now + max(0.0, delay), asterisk=self.settings.clients[client_id].asterisk)
-        limits = allowance(client.max_concurrent_calls, request.callback_rate_limit)
-        with store_errors():
-            try:
-                await self.store.create(new, Admission(limits.allowed))
-            except LimitReached as exc:
-                field = "callback_rate_limit" if request.callback_rate_limit is not None else None
-                raise ServiceError(429, limits.refusal, refusal_message(limits, client_id, exc.active),
-                                   field) from None
+        await self._admit(new, request.callback_rate_limit)
         self.dispatcher.poke()
         return callback_id
+
+    async def _admit(self, new: NewCallback, rate: int | None) -> None:
+        """Store the callback if the client's limits have room: its concurrent calls (less
+        ``callback_rate_limit``) and its calls per second, both counted by the database."""
+        client = self.settings.clients[new.client_id]
+        limits = allowance(client.max_concurrent_calls, rate)
+        with store_errors():
+            try:
+                await self.store.create(new, Admission(limits.allowed, pace(client.max_calls_per_second)))
+            except LimitReached as exc:
+                field = "callback_rate_limit" if rate is not None else None
+                raise ServiceError(429, limits.refusal, refusal_message(limits, new.client_id, exc.active),
+                                   field) from None
+            except PaceReached as exc:
+                raise ServiceError(429, PACE, f"{exc}; the client may start {client.max_calls_per_second:g} "
+                                   "per second", retry_after=math.ceil(exc.window)) from None
 
     def _extension(self, client, extension_id: str | None) -> Extension | None:
         if extension_id is None:

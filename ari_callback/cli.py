@@ -193,3 +193,7 @@ from .cli_customers import COMMANDS  # noqa: E402  (customer callbacks, through 
 
 for command in COMMANDS:
     main.add_command(command)
+
+from .cli_keys import keys  # noqa: E402  (API keys, on the store directly)
+
+main.add_command(keys)

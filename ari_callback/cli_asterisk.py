@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from .bundled import REPO, BundledAsterisk, BundledError
+from .bundled import DATA, BundledAsterisk, BundledError
 from .config import ConfigError, load_settings
 
-DEMO_CONFIG = REPO / "docker" / "demo.yaml"
+DEMO_CONFIG = DATA / "docker" / "demo.yaml"
 
 
 def _bundled(name: str, http_port: int, sip_port: int) -> BundledAsterisk:
@@ -71,6 +71,26 @@ def logs(ctx: click.Context, tail: int) -> None:
         click.echo(ctx.obj["bundled"].logs(tail=tail))
     except BundledError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@asterisk.command("conf")
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the drop-in to (made if missing; existing files are kept).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist already.")
+def conf(target: Path, force: bool) -> None:
+    """Write the Asterisk drop-in configuration (asterisk-conf/, without the test-only files) to
+    merge into your own Asterisk: what an installed package offers instead of a checkout."""
+    source = DATA / "asterisk-conf"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if "_test" in path.name or not path.is_file():
+            continue   # the bundled test Asterisk's phones and queues: not for production
+        destination = target / path.name
+        if destination.exists() and not force:
+            click.echo(f"kept     {destination} (exists; --force overwrites)")
+            continue
+        destination.write_bytes(path.read_bytes())
+        click.echo(f"written  {destination}")
 
 
 @click.command()

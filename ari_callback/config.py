@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .customer_schema import SID, ProfileSettings
+from .domain.destinations import DestinationPolicy
 from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
 from .webhooks.settings import WebhookDeliverySettings, WebhookSettings
 
@@ -90,8 +91,14 @@ class InstanceSettings(_Strict):
 
 
 class ApiKey(_Strict):
+    """A key seeded by the configuration; keys made with ``ari-callback keys create`` or
+    ``POST /v1/keys`` live in the store instead."""
+
     key: SecretStr
     client: str = "default"
+    name: str = Field("", max_length=128)
+    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
+    extension: str | None = Field(None, description="an extension user: seed 002's routes of this extension only")
 
 
 class FonoloAccount(_Strict):
@@ -101,6 +108,7 @@ class FonoloAccount(_Strict):
     sid: str = Field(pattern=r"^[A-Z]{2}[0-9a-f]{32}$", description="account SID, e.g. AC + 32 hex digits")
     token: SecretStr = Field(description="auth token: 64 lower-case hex digits")
     client: str = "default"
+    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
 
     @field_validator("token")
     @classmethod
@@ -108,6 +116,14 @@ class FonoloAccount(_Strict):
         if not re.fullmatch(r"[0-9a-f]{64}", value.get_secret_value()):
             raise ValueError("must be 64 lower-case hex digits (Fonolo's SDKs refuse anything else)")
         return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
 
 
 class TrunkSettings(_Strict):
@@ -123,11 +139,7 @@ class RouteSettings(_Strict):
     @field_validator("match")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return _regex(value)
 
 
 class DialingSettings(_Strict):
@@ -165,8 +177,34 @@ class ExtensionSettings(_Strict):
     type: Literal["phone", "ivr", "queue", "group"] = "phone"
 
 
+def _compiled(patterns: list[str]) -> list[str]:
+    for i, pattern in enumerate(patterns):
+        try:
+            _regex(pattern)
+        except ValueError as exc:
+            raise ValueError(f"{i}: {exc}") from None
+    return patterns
+
+
+class DestinationSettings(_Strict):
+    """Numbers the client may have rung (domain/destinations.py); the default refuses nothing."""
+
+    allow: list[str] = Field(default_factory=list, description=(
+        "regular expressions matched against the whole number; when given, only numbers one matches"))
+    deny: list[str] = Field(default_factory=list, description=(
+        "regular expressions of numbers never rung, e.g. '00.*' (international), '0900.*' (premium rate)"))
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        return _compiled(value)
+
+
 class ClientSettings(_Strict):
     max_concurrent_calls: int = Field(10, ge=1)
+    max_calls_per_second: float | None = Field(None, gt=0, le=1000, description=(
+        "callbacks the client may start per second, over all instances; none: no such limit"))
+    destinations: DestinationSettings = DestinationSettings()
     asterisk: str | None = Field(None, pattern=NAME, description=(
         "pin: only instances serving this Asterisk (instance.asterisk) dial the client's callbacks"))
     caller_id: CallerIdSettings = CallerIdSettings()
@@ -251,9 +289,13 @@ class Settings(BaseSettings):
 
     def keys(self) -> dict[str, str]:
         """API key -> client id."""
-        found = {k.key.get_secret_value(): k.client for k in self.api_keys}
+        return {k.key.get_secret_value(): k.client for k in self.config_keys()}
+
+    def config_keys(self) -> list[ApiKey]:
+        """The keys the configuration seeds, the ``api_key`` shorthand included."""
+        found = list(self.api_keys)
         if self.api_key is not None and self.api_key.get_secret_value():
-            found[self.api_key.get_secret_value()] = "default"
+            found.append(ApiKey(key=self.api_key, client="default", name="api_key"))
         return found
 
     def dialing_policy(self) -> DialingPolicy:
@@ -275,16 +317,21 @@ class Settings(BaseSettings):
         return ClientPolicy(client_id=client_id, max_concurrent_calls=c.max_concurrent_calls,
                             external_numbers=frozenset(c.external_numbers),
                             sounds={k: tuple(v) for k, v in c.sounds.items()}, extensions=extensions,
-                            caller_id=CallerId(c.caller_id.name, c.caller_id.number))
+                            caller_id=CallerId(c.caller_id.name, c.caller_id.number),
+                            destinations=DestinationPolicy.of(c.destinations.allow, c.destinations.deny))
 
     def check(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""
         for i, route in enumerate(self.dialing.routes):
             if route.trunk not in self.dialing.trunks:
                 raise ConfigError(f"dialing.routes.{i}.trunk: no trunk named {route.trunk!r}")
-        for key, client in self.keys().items():
-            if client not in self.clients:
-                raise ConfigError(f"api_keys: key for unknown client {client!r}")
+        for i, key in enumerate(self.api_keys):
+            if key.client not in self.clients:
+                raise ConfigError(f"api_keys.{i}.client: key for unknown client {key.client!r}")
+            if key.extension is not None and key.extension not in self.clients[key.client].extensions:
+                raise ConfigError(f"api_keys.{i}.extension: client {key.client!r} has no extension {key.extension!r}")
+        if self.api_key is not None and self.api_key.get_secret_value() and "default" not in self.clients:
+            raise ConfigError("api_key: key for unknown client 'default'")
         for i, account in enumerate(self.fonolo_accounts):
             if account.client not in self.clients:
                 raise ConfigError(f"fonolo_accounts.{i}.client: no client named {account.client!r}")

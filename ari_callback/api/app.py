@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import callback_status, customers, errors, fonolo, native, page, pbx, voice
-from .auth import client_of
+from . import callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx, voice
+from .auth import config_keys, principal_of
 from .deliveries import router as deliveries_router
 from .guard import Guard
 from .health import StoreCheck
@@ -43,13 +43,16 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
 
     app = FastAPI(title="ari-callback", version=__version__, lifespan=lifespan,
                   description="Callbacks on Asterisk over ARI. Authenticate with `Authorization: Bearer <key>` "
-                              "or `X-API-Key: <key>`. Every error has a stable `error_id`.")
-    app.state.api_keys = settings.keys()
+                              "or `X-API-Key: <key>`. Every error has a stable `error_id`:\n\n"
+                              + error_catalogue.markdown())
+    app.state.api_keys = config_keys(settings)   # hashed; the store's keys are looked up per request
     app.state.fonolo_accounts = fonolo_accounts(settings)
+    app.state.fonolo_scopes = {account.sid: account.scope for account in settings.fonolo_accounts}
     app.state.http_settings, app.state.store_check = settings.http, StoreCheck()
     errors.install(app)
     app.add_middleware(Guard)   # keys before bodies, size and JSON limits, Idempotency-Key, catch-all
     app.include_router(native.router)
+    app.include_router(keys.router)
     app.include_router(pbx.router)
     app.include_router(voice.router)
     app.include_router(customers.router)
@@ -67,7 +70,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
         connected, problem = service.engine.ready(), await request.app.state.store_check.problem(service.store)
         found: dict = dict(status="ok" if connected and problem is None else "degraded", asterisk_connected=connected,
                            store_ok=problem is None, store_problem=problem)
-        if client_of(request) is not None:
+        if await _keyed(request):
             found["active_calls"] = service.engine.active_calls
         return Health(**found)
 
@@ -84,3 +87,10 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
         return Ready(status="ready")
 
     return app
+
+
+async def _keyed(request: Request) -> bool:
+    try:
+        return await principal_of(request) is not None
+    except ServiceError:   # the store cannot say: /health still answers, without the count
+        return False

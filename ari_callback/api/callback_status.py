@@ -16,7 +16,7 @@ from ..callbacks import ServiceError
 from ..domain.request import NUMBER_RE
 from ..domain.waitlist import Forecast
 from ..store import CallbackView
-from .auth import client_id
+from .auth import reader_id
 from .errors import responses
 from .guard import check_json
 
@@ -46,12 +46,13 @@ _BODY = {"type": "object", "required": ["contact_number"], "properties": {"conta
 
 
 # The body is read by hand: it may be JSON or a form, which a declared body parameter is not.
+# A POST that only reads (reader_id): read-only keys may use it.
 @router.post("/api/organization/{organization_id}/callback_status", response_model=CallbackStatusList,
              responses=responses(400, 401, 404, 422, 503), openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _BODY, "example": {"contact_number": "14165550100"}},
                  "application/x-www-form-urlencoded": {"schema": _BODY}}}})
 async def callback_status(organization_id: str, request: Request,
-                          client: str = Depends(client_id)) -> CallbackStatusList:
+                          client: str = Depends(reader_id)) -> CallbackStatusList:
     """The callbacks to ``contact_number`` (JSON or form body), newest first."""
     if organization_id != client:
         raise ServiceError(404, "organization_not_found", f"no organization {organization_id!r}")

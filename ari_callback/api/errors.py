@@ -79,7 +79,7 @@ def retry_after(request: Request, exc: ServiceError) -> dict[str, str] | None:
     if exc.status != 429:
         return None
     http = getattr(request.app.state, "http_settings", None)
-    return {"Retry-After": str(http.retry_after_seconds if http else 5)}
+    return {"Retry-After": str(exc.retry_after or (http.retry_after_seconds if http else 5))}
 
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:

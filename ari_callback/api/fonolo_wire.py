@@ -94,7 +94,7 @@ class FonoloRoute(APIRoute):
                 headers = {"WWW-Authenticate": 'Basic realm="Fonolo API"'} if exc.status == 401 else None
                 if exc.status == 429:
                     http = getattr(request.app.state, "http_settings", None)
-                    headers = {"Retry-After": str(http.retry_after_seconds if http else 5)}
+                    headers = {"Retry-After": str(exc.retry_after or (http.retry_after_seconds if http else 5))}
                 return failure(exc.status, exc.error_id, sentence(exc.message), exc.field, headers)
             except RequestValidationError as exc:
                 return _validation_failure(exc)
@@ -133,25 +133,28 @@ def _credentials(header: str) -> tuple[str, str] | None:
 UNAUTHORIZED = "Invalid account SID or auth token."
 
 
-def fonolo_client_of(request: Request) -> str | None:
-    """The client of the request's account SID and auth token, from the headers alone."""
+def fonolo_account_of(request: Request) -> tuple[str, str] | None:
+    """(account SID, client) of the request's account SID and auth token, from the headers alone."""
     offered = _credentials(request.headers.get("authorization", ""))
-    client = None
+    found = None
     if offered is not None:
         for sid, (token, owner) in request.app.state.fonolo_accounts.items():
             # Compared with every pair, in constant time: no hint of which part was wrong.
             if secrets.compare_digest(sid.encode(), offered[0].encode()) & \
                     secrets.compare_digest(token.encode(), offered[1].encode()):
-                client = owner
-    return client
+                found = (sid, owner)
+    return found
 
 
 async def fonolo_client(request: Request) -> str:
     """The client of the request's account SID and auth token; 401 otherwise."""
-    client = fonolo_client_of(request)
-    if client is None:
+    found = fonolo_account_of(request)
+    if found is None:
         raise ServiceError(401, "unauthorized", UNAUTHORIZED)
-    return client
+    read_only = getattr(request.app.state, "fonolo_scopes", {}).get(found[0]) == "read_only"
+    if read_only and request.method not in ("GET", "HEAD", "OPTIONS"):   # the guard refused it first
+        raise ServiceError(403, "forbidden", "this account is read-only")
+    return found[1]
 
 
 # ---------------------------------------------------------------------------------- forms

@@ -2,9 +2,11 @@
 
 In order, in one pure ASGI middleware:
 
-1. The route is looked up. A route that needs a key (it depends on ``auth.client_id`` or on
-   ``fonolo_wire.fonolo_client``) gets its key checked now, from the headers alone: a
-   request without a good key is a 401 before a byte of its body is read.
+1. The route is looked up. A route that needs a key (it depends on ``auth.client_id``,
+   ``auth.reader_id``, ``auth.key_holder`` or ``fonolo_wire.fonolo_client``) gets its key
+   checked now, from the headers alone: a request without a good key is a 401, and a key past
+   its limits (read-only, or an extension user's) a 403 ``forbidden``, before a byte of its
+   body is read.
 2. The body is read, at most ``http.max_body_bytes`` of it: a larger ``Content-Length`` is a
    413 ``request_too_large`` at once, and so is a body that streams past the limit.
 3. A JSON body is checked once for what the routes' parser would choke on or accept by
@@ -26,13 +28,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..callbacks import ServiceError
+from ..keys import Principal
 from . import auth, fonolo_wire, idempotency
 from .errors import shaped_error
 
@@ -43,12 +47,24 @@ DRAIN_S, DRAIN_BYTES = 1.0, 16 * 1024 * 1024   # after an early 401 or 413 (see 
 
 @dataclass(frozen=True)
 class RouteInfo:
-    auth: Callable[[Request], str | None] | None   # None: the route needs no key
+    auth: Callable[[Request], Awaitable[Principal | None]] | None   # None: the route needs no key
     unauthorized: str
     idempotent: bool
+    kind: auth.Kind = "client"      # what the key may be (auth.refusal)
 
 
 _NO_ROUTE = RouteInfo(None, "", False)
+_KINDS: tuple[tuple[Any, auth.Kind], ...] = ((auth.client_id, "client"), (auth.reader_id, "reader"),
+                                            (auth.key_holder, "holder"))
+
+
+async def _fonolo_principal(request: Request) -> Principal | None:
+    """Fonolo's account credentials are the configuration's; an account may be read-only."""
+    found = fonolo_wire.fonolo_account_of(request)
+    if found is None:
+        return None
+    sid, client = found
+    return Principal(client, request.app.state.fonolo_scopes.get(sid, "full"))
 
 
 def _calls(dependant: Any) -> set[Any]:
@@ -62,10 +78,11 @@ def _calls(dependant: Any) -> set[Any]:
 def route_info(route: Any) -> RouteInfo:
     calls = _calls(getattr(route, "dependant", None))
     idempotent = idempotency.idempotency_key in calls
-    if auth.client_id in calls:
-        return RouteInfo(auth.client_of, auth.UNAUTHORIZED, idempotent)
+    for dependency, kind in _KINDS:
+        if dependency in calls:
+            return RouteInfo(auth.principal_of, auth.UNAUTHORIZED, idempotent, kind)
     if fonolo_wire.fonolo_client in calls:
-        return RouteInfo(fonolo_wire.fonolo_client_of, fonolo_wire.UNAUTHORIZED, idempotent)
+        return RouteInfo(_fonolo_principal, fonolo_wire.UNAUTHORIZED, idempotent)
     return RouteInfo(None, "", idempotent)
 
 
@@ -123,11 +140,11 @@ class Guard:
         limits = state.http_settings
         info = self._route(scope)
         request = Request(scope)
-        client = None
+        principal = None
         if info.auth is not None:
-            client = info.auth(request)
-            if client is None:
-                await shaped_error(path, 401, "unauthorized", info.unauthorized)(scope, receive, send)
+            principal, refused = await _authorized(request, info)
+            if refused is not None:
+                await refused(scope, receive, send)
                 await drain(request, receive)
                 return
         too_large = shaped_error(path, 413, "request_too_large",
@@ -152,12 +169,31 @@ class Guard:
                 return
         replay = replaying(body, receive)
         key = request.headers.get("idempotency-key")
-        if info.idempotent and client is not None and key is not None and scope["method"] == "POST":
+        if info.idempotent and principal is not None and key is not None and scope["method"] == "POST":
             fingerprint = hashlib.sha256(b"\n".join((scope["method"].encode(), path.encode(),
                                                      scope.get("query_string", b""), canonical))).hexdigest()
-            await idempotency.run(self.app, scope, replay, send, client=client, key=key, fingerprint=fingerprint)
+            await idempotency.run(self.app, scope, replay, send, client=principal.client_id, key=key,
+                                  fingerprint=fingerprint)
             return
         await self.app(scope, replay, send)
+
+
+async def _authorized(request: Request, info: RouteInfo) -> tuple[Principal | None, Response | None]:
+    """The request's principal, or the answer refusing it: 401, 403 ``forbidden``, or 503 when
+    the store cannot say. The principal is left in the scope for the route's dependency."""
+    path = request.url.path
+    assert info.auth is not None
+    try:
+        principal = await info.auth(request)
+    except ServiceError as exc:
+        return None, shaped_error(path, exc.status, exc.error_id, exc.message)
+    if principal is None:
+        return None, shaped_error(path, 401, "unauthorized", info.unauthorized)
+    reason = auth.refusal(principal, request.method, info.kind)
+    if reason is not None:
+        return None, shaped_error(path, 403, "forbidden", reason)
+    request.scope[auth.SCOPE_KEY] = principal
+    return principal, None
 
 
 class Disconnected(Exception):

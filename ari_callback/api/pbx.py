@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..callbacks import ServiceError
 from ..domain.request import CallbackOptions, CallbackRequest, Number
-from .auth import client_id
+from ..keys import Principal
+from .auth import key_holder
 from .errors import responses
 from .idempotency import idempotency_key
 from .history import CallHistory, call_history
+from .native import visible_callback
 
 router = APIRouter(tags=["pbx callback resource (seed 002)"])
 URL_VARIABLE = re.compile(r"^@\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -67,12 +69,17 @@ async def extension_callback(extension_id: str, request: Request,
                              body: Annotated[dict[str, Any], Body(openapi_examples={"seed": {"value": {
                                  "dst_num": "000116644", "src_num": ["341"],
                                  "variables": {"autoanswer": "4", "testvar": "'testval"}}}})],
-                             client: str = Depends(client_id)) -> PbxCallbackCreated:
+                             holder: Principal = Depends(key_holder)) -> PbxCallbackCreated:
     """Ring every ``src_num`` at once; the first to pick up is connected to ``dst_num``
     through the dialplan. The extension must be of phone type; it gives the default caller
-    name and number. Body fields: see the PbxCallback schema."""
+    name and number. Body fields: see the PbxCallback schema. An extension user's key reaches
+    its own extension only, without client variables (the seed keeps those to client users)."""
+    client = holder.client_id
+    if holder.extension is not None and extension_id != holder.extension:
+        raise ServiceError(404, "extension_not_found", f"no extension {extension_id!r}", "extension_id")
     settings = request.app.state.service.settings
-    variables = settings.clients[client].variables if client in settings.clients else {}
+    client_user = holder.extension is None and client in settings.clients
+    variables = settings.clients[client].variables if client_user else {}
     if match := URL_VARIABLE.fullmatch(extension_id):
         extension_id = _variable(variables, match[1], "extension_id")
     parsed = _parse({k: _substitute(v, variables, k) for k, v in body.items()})
@@ -84,10 +91,11 @@ async def extension_callback(extension_id: str, request: Request,
 
 
 @router.get("/client/{client_ref}/call_history/{call_uuid}", response_model=CallHistory,
-            responses=responses(401, 403, 404))
+            responses=responses(401, 404))
 async def get_call_history(client_ref: str, call_uuid: str, request: Request,
-                           client: str = Depends(client_id)) -> CallHistory:
-    """The result of a callback: legs, times, causes, duration, who hung up first, transfers."""
-    if client_ref != client:
-        raise ServiceError(403, "client_mismatch", "this API key belongs to another client", "client_id")
-    return call_history(await request.app.state.service.get(call_uuid, client))
+                           holder: Principal = Depends(key_holder)) -> CallHistory:
+    """The result of a callback: legs, times, causes, duration, who hung up first, transfers.
+    Another client's id is not found, whether that client exists or not."""
+    if client_ref != holder.client_id:
+        raise ServiceError(404, "client_not_found", f"no client {client_ref!r}", "client_id")
+    return call_history(await visible_callback(request, holder, call_uuid))

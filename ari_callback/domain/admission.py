@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 CONCURRENT = "concurrent_call_limit_exceeded"
 RATE = "callback_rate_limit_exceeded"
+PACE = "calls_per_second_exceeded"
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,13 @@ def refusal_message(a: Allowance, client_id: str, active: int) -> str:
         return (f"{active} active calls; callback_rate_limit {a.rate}% allows {a.allowed} "
                 f"of the client's {a.limit}")
     return f"client {client_id!r} already has {active} of {a.limit} calls"
+
+
+def pace(per_second: float | None) -> tuple[int, float] | None:
+    """``max_calls_per_second`` as (callbacks, in a window of seconds): at least one callback per
+    window and a window of at least a second, so 0.5/s is one callback per 2 s and 2.5/s is
+    two per second (a limit is never exceeded, even for a moment)."""
+    if per_second is None:
+        return None
+    window = max(1.0, 1.0 / per_second)
+    return max(1, int(per_second * window + 1e-9)), window

@@ -22,7 +22,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .hours import OpeningHours
-from .plan import CallerId, CallPlan, ClientPolicy, DialingPolicy, PlanError, SrcTarget, route_number
+from .plan import (CallerId, CallPlan, ClientPolicy, DialingPolicy, PlanError, SrcTarget, check_destinations,
+                   route_number)
 from .retry import RetryPolicy, next_attempt
 from .slots import SlotPolicy
 
@@ -152,6 +153,7 @@ class QueueContexts:
 def customer_plan(call_id: str, request: CustomerRequest, profile: Profile, client: ClientPolicy,
                   dialing: DialingPolicy, contexts: QueueContexts = QueueContexts()) -> CallPlan:
     """The plan of a customer callback in its option's dial mode (see the module's docstring)."""
+    check_destinations(client, {"number": request.number})
     option = request.option
     variables = {"CB_CUSTOMER_NUMBER": request.number, "CB_OPTION": option.sid, "CB_PROFILE": profile.sid,
                  "CB_QUEUE_TIMEOUT": str(option.max_hold_seconds),

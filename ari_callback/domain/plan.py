@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from .destinations import ERROR_ID as DESTINATION_REFUSED
+from .destinations import DestinationPolicy
 from .request import CallbackRequest
 
 
@@ -74,6 +76,7 @@ class ClientPolicy:
     sounds: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     extensions: Mapping[str, Extension] = field(default_factory=dict)
     caller_id: CallerId = CallerId()
+    destinations: DestinationPolicy = DestinationPolicy()
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,14 @@ def is_external(dialing: DialingPolicy, number: str) -> bool:
     return trunk.external
 
 
+def check_destinations(client: ClientPolicy, numbers: dict[str, str | None]) -> None:
+    """Refuse (403) a request that would ring a number the client's policy keeps out of reach."""
+    refused = client.destinations.refused(numbers)
+    if refused is not None:
+        name, reason = refused
+        raise PlanError(DESTINATION_REFUSED, f"{reason} of client {client.client_id!r}", field=name, status=403)
+
+
 def _pick(*candidates: str | None) -> str:
     return next((c for c in candidates if c), "")
 
@@ -187,6 +198,9 @@ def make_plan(call_id: str, request: CallbackRequest, client: ClientPolicy,
     """Resolve a request; raises PlanError for what the policy cannot honour."""
     if len(request.src) > dialing.max_src_numbers:
         raise PlanError("too_many_numbers", f"at most {dialing.max_src_numbers} origin numbers", field="src")
+    check_destinations(client, {**{f"src.{i}": n for i, n in enumerate(request.src)}, "dst": request.dst,
+                                "transfer_after_dst_hangup": request.transfer_after_dst_hangup,
+                                "transfer_after_src_hangup": request.transfer_after_src_hangup})
     ext_name = extension.name if extension else client.caller_id.name
     ext_number = extension.number if extension else client.caller_id.number
     base_name = _pick(request.caller_id_name, ext_name)

@@ -28,6 +28,7 @@ from ..store import Lease, LeaseLost, Progress
 from .executor import Executor
 from .metrics import StepTimes
 from .timers import CallTimers
+from .translate import OriginEndReport
 
 log = logging.getLogger("ari_callback.engine")
 TEARDOWN_SECONDS = 10.0
@@ -112,6 +113,8 @@ class CallRunner:
     async def _step(self, event: ev.CallEvent, arrived_at: float | None = None) -> None:
         if self.lost:
             return
+        if isinstance(event, OriginEndReport) and event.leg_id not in self.executor.unwatched:
+            return   # the origin's own ChannelDestroyed tells its end, SIP code included
         taken = time.perf_counter()
         try:
             commands = self.machine.handle(event, self.clock())

@@ -33,6 +33,7 @@ class Executor:
         self.origin_context = origin_context or None   # None: origins enter the app directly
         self.timers, self.emit = timers, emit
         self.created: set[str] = set()   # legs Asterisk accepted (reconciliation looks for them)
+        self.unwatched: set[str] = set()  # origins gone before our subscription reached them
 
     async def run(self, commands: list[cmd.Command]) -> None:
         for command in commands:
@@ -117,9 +118,13 @@ class Executor:
         already gone is reported by its hangup handler (docs/decisions.md, "origin context")."""
         try:
             await self.ari.subscribe(self.app, f"channel:{leg_id}")
+        except AriError:
+            self.unwatched.add(leg_id)   # its hangup handler's report is all we will hear
+            return
+        try:
             channel = await self.ari.get_channel(leg_id)
         except AriError:
-            return
+            return   # ended since: its ChannelDestroyed is on its way to us
         if channel.state == "Ringing":
             self.emit(ev.LegRinging(leg_id))
 

@@ -8,6 +8,7 @@ prefix but are not legs: they are left out.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..ari import models as ari
 from ..domain import causes
@@ -17,6 +18,14 @@ LEG_ID = re.compile(r"^cb-(?P<call>.+)-(?P<role>src\d+|dst|xfer\d+)$")
 PLAYBACK_ID = re.compile(r"^cb-(?P<call>.+)-pb\d+$")
 
 Routed = tuple[str, ev.CallEvent]
+
+
+@dataclass(frozen=True)
+class OriginEndReport(ev.LegDestroyed):
+    """The origin context's hangup handler saying how an origin ended before it answered. It is
+    the only word of that end when the app's subscription to the origin came too late (the
+    channel was gone); otherwise ``ChannelDestroyed`` says it, with the SIP code, and the call's
+    runner drops this report (``CallRunner``)."""
 
 
 def leg_of(channel_id: str) -> tuple[str, str] | None:
@@ -57,7 +66,7 @@ def _stasis_start(event: ari.StasisStart) -> list[Routed]:
     if event.args[:1] == ["ended"]:
         # The origin context's hangup handler: an origin that ended before it reached us.
         number = int(event.args[1]) if len(event.args) > 1 and event.args[1].isdigit() else None
-        return [(call, ev.LegDestroyed(event.channel.id, number, causes.text(number)))]
+        return [(call, OriginEndReport(event.channel.id, number, causes.text(number)))]
     # Originated legs enter Stasis when answered; created ones at once (state Down).
     if role == "src":
         return [(call, ev.LegAnswered(event.channel.id))]

@@ -2,10 +2,10 @@
 migrations applied at every start."""
 
 from .callbacks import CallbackStore
-from .db import (DuplicateCallback, LeaseLost, LimitReached, PendingCallback, StoreError, StoreUnavailable, migrate,
-                 open_engine)
+from .db import (DuplicateCallback, LeaseLost, LimitReached, PaceReached, PendingCallback, StoreError,
+                 StoreUnavailable, migrate, open_engine)
 from .records import Admission, AttemptView, CallbackView, Claim, Lease, NewCallback, Progress
 
 __all__ = ["Admission", "AttemptView", "CallbackStore", "CallbackView", "Claim", "DuplicateCallback", "PendingCallback",
-           "Lease", "LeaseLost", "LimitReached", "NewCallback", "Progress", "StoreError",
+           "Lease", "LeaseLost", "LimitReached", "NewCallback", "PaceReached", "Progress", "StoreError",
            "StoreUnavailable", "migrate", "open_engine"]

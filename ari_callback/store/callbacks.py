@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
-from sqlalchemy import Select, exc as sa_exc, select, update
+from sqlalchemy import Select, exc as sa_exc, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import (DuplicateCallback, LimitReached, PendingCallback, StoreError, StoreUnavailable,
+from .api_keys import ApiKeyQueries
+from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, StoreError, StoreUnavailable,
                  migrate, open_engine, translated)
 from .deliveries import DeliveryQueries
 from .dispatch import DispatchQueries
@@ -39,7 +40,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
-                    DeliveryQueries):
+                    ApiKeyQueries, DeliveryQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)
@@ -105,6 +106,8 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                     raise PendingCallback(pending)
                 if admission is not None:
                     await self._admit(conn, new.client_id, admission.allowed)
+                    if admission.pace is not None:
+                        await _check_pace(conn, new.client_id, admission.pace, new.created_at)
                 stmt = dialect_insert(conn, callbacks).values(row).on_conflict_do_nothing(
                     index_elements=[_CB.id])
                 # ON CONFLICT DO NOTHING rather than catching IntegrityError: only a clash on
@@ -201,6 +204,17 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                 if with_attempts and found:
                     by_callback = await load_attempts(conn, [row["id"] for row in found])
         return [CallbackView(**row, attempt_list=tuple(by_callback.get(row["id"], ()))) for row in found]
+
+
+async def _check_pace(conn: AsyncConnection, client_id: str, pace: tuple[int, float], now: float) -> None:
+    """Count the client's callbacks created in the last window. ``_admit``'s upsert holds the
+    client's usage row, so a concurrent create of that client (on any instance) waits and then
+    counts this one: the limit is exact without a lock over every create."""
+    most, window = pace
+    started = (await conn.execute(select(func.count()).select_from(callbacks).where(
+        _CB.client_id == client_id, _CB.created_at > now - window))).scalar_one()
+    if started >= most:
+        raise PaceReached(client_id, started, window)
 
 
 async def _active(conn: AsyncConnection, client_id: str) -> int:

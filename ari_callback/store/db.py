@@ -55,6 +55,14 @@ class LimitReached(StoreError):
         self.client_id, self.active = client_id, active
 
 
+class PaceReached(StoreError):
+    """The client started as many callbacks as it may in the last window: nothing was stored."""
+
+    def __init__(self, client_id: str, started: int, window: float):
+        super().__init__(f"client {client_id!r} started {started} callbacks in the last {window:g} s")
+        self.client_id, self.started, self.window = client_id, started, window
+
+
 class LeaseLost(StoreError):
     """Another instance holds the callback now (or it finished): this write was refused."""
 

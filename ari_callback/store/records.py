@@ -30,9 +30,11 @@ class NewCallback:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """How many unfinished callbacks the client may have, this one included."""
+    """How many unfinished callbacks the client may have, this one included, and how many it
+    may start in a window of time (``domain.admission.pace``), if limited."""
 
     allowed: int
+    pace: tuple[int, float] | None = None   # (callbacks, per seconds)
 
 
 @dataclass(frozen=True, slots=True)

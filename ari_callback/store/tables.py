@@ -237,6 +237,23 @@ idempotency_keys = Table(
 )
 Index(None, idempotency_keys.c.expires_at)
 
+# API keys (ari_callback/keys.py): only the SHA-256 of a key is kept, unique, and looked up by it.
+# A key belongs to one client; ``scope`` is "full" or "read_only"; ``extension`` limits it to
+# that extension's routes of seed 002. A revoked key keeps its row (``revoked_at``) for the record.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("client_id", String(64), nullable=False, index=True),
+    _text("name", 128),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("extension", String(64), nullable=True),
+    _time("created_at", nullable=False),
+    _time("revoked_at"),
+    _time("last_used_at"),
+)
+
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).
 LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
 TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name not in ("callback_id", "attempt_id"))

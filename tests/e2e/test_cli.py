@@ -69,6 +69,7 @@ async def test_given_serve_when_calling_with_wait_then_timeline_printed_and_sigt
         assert "answered" in placed.stdout and "ended" in placed.stdout
         shown = await asyncio.to_thread(_cli, config, "status", call_id)
         assert shown.returncode == 0 and "completed" in shown.stdout and "cause=16" in shown.stdout
+        await _a_key_made_while_serving_works_until_revoked(config, call_id)
         bad = await asyncio.to_thread(_cli, config, "call", "10x1", "6002")
         assert bad.returncode != 0 and "invalid_src" in bad.stderr
         ringing = await asyncio.to_thread(_cli, config, "call", "2001", "1001")
@@ -85,6 +86,21 @@ async def test_given_serve_when_calling_with_wait_then_timeline_printed_and_sigt
         code = server.wait(timeout=20)
     assert code == 0, server.stderr.read()
     assert time.monotonic() - started < 10   # R17: the ringing call was ended within the grace period
+
+
+async def _a_key_made_while_serving_works_until_revoked(config: Path, call_id: str) -> None:
+    """``keys create`` writes the store the running server reads: no restart, and a revoke
+    is refused at the next request."""
+    made = await asyncio.to_thread(_cli, config, "keys", "create", "--name", "e2e", "--read-only")
+    assert made.returncode == 0, made.stderr
+    key, key_id = made.stdout.strip(), made.stderr.split(":")[0]
+    shown = await asyncio.to_thread(_cli, config, "status", call_id, "--api-key", key)
+    assert shown.returncode == 0 and "completed" in shown.stdout, shown.stderr
+    refused = await asyncio.to_thread(_cli, config, "cancel", call_id, "--api-key", key)
+    assert refused.returncode != 0 and "403 forbidden" in refused.stderr
+    assert (await asyncio.to_thread(_cli, config, "keys", "revoke", key_id)).returncode == 0
+    gone = await asyncio.to_thread(_cli, config, "status", call_id, "--api-key", key)
+    assert gone.returncode != 0 and "401 unauthorized" in gone.stderr
 
 
 def test_given_bad_config_then_check_names_the_key(tmp_path):

@@ -171,7 +171,7 @@ async def test_given_pbx_shape_when_posting_then_call_api_id_and_history(api):
     assert [(a["number"], a["state"], [l["role"] for l in a["legs"]]) for a in h["attempts"]] == [
         (1, "completed", ["src", "dst"])]
     other = await api.get(f"/client/other/call_history/{body['call_id']}")
-    assert other.status_code == 403
+    assert (other.status_code, other.json()["error_id"]) == (404, "client_not_found")
 
 
 async def test_given_pbx_shape_with_unknown_extension_then_404(api):

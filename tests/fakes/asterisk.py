@@ -150,16 +150,17 @@ class FakeAsterisk:
         self._destroy(channel_id, 16)
         return False
 
-    def end_origin(self, channel_id: str, cause: int, active_apps: set[str]) -> None:
+    def end_origin(self, channel_id: str, cause: int, active_apps: set[str], tech_cause: int | None = None) -> None:
         """An origin ends before answering: its hangup handler tells ``CB_APP``."""
         channel, app = self.channels[channel_id], self.variables[channel_id].get("CB_APP", "")
         if app in active_apps:
             self.emit("StasisStart", app, channel=channel, args=["ended", str(cause)])
-        self._destroy(channel_id, cause)
+        self._destroy(channel_id, cause, tech_cause)
 
-    def _destroy(self, channel_id: str, cause: int) -> None:
+    def _destroy(self, channel_id: str, cause: int, tech_cause: int | None = None) -> None:
         channel = self.channels.pop(channel_id)
-        self.emit("ChannelDestroyed", channel["app"], channel=channel, cause=cause, cause_txt="")
+        extra = {"tech_cause": tech_cause} if tech_cause is not None else {}
+        self.emit("ChannelDestroyed", channel["app"], channel=channel, cause=cause, cause_txt="", **extra)
 
     def _subscribe(self, request: AriRequest, app: str) -> AriResponse:
         source = request.params.get("eventSource", "")

@@ -10,13 +10,14 @@ ME, OTHER, PBX = "host-a-callback", "host-b-callback", "default"
 
 async def new(store: CallbackStore, callback_id: str = "c1", client_id: str = "acme", *, due_at: float = T0,
               created_at: float = T0, status: str = "queued", asterisk: str | None = None,
-              allowed: int | None = None, request: dict | None = None) -> None:
+              allowed: int | None = None, request: dict | None = None,
+              pace: tuple[int, float] | None = None) -> None:
     from ari_callback.store import Admission
     await store.create(NewCallback(id=callback_id, client_id=client_id, api="native",
                                    request=request or {"src": ["100"], "dst": "200"},
                                    plan={"version": 1, "call_id": callback_id}, created_at=created_at,
                                    due_at=due_at, status=status, asterisk=asterisk),
-                       None if allowed is None else Admission(allowed))
+                       None if allowed is None else Admission(allowed, pace))
 
 
 def lease(claim: Claim, instance: str = ME) -> Lease:

@@ -4,14 +4,23 @@ rang an origin is gone by the time it answers (issue 9, item 11)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from ari_callback.ari import decode_event
 from ari_callback.ari.client import AriClient
 from ari_callback.domain import commands as cmd
 from ari_callback.domain import events as ev
+from ari_callback.domain.machine import CallMachine
+from ari_callback.domain.plan import make_plan
+from ari_callback.domain.request import CallbackRequest
+from ari_callback.engine.call import CallRunner
 from ari_callback.engine.executor import Executor, redirect_origins
-from ari_callback.engine.translate import translate
+from ari_callback.engine.translate import OriginEndReport, translate
+from ari_callback.store import Lease
 from tests.fakes.ari import FakeTransport
 from tests.fakes.asterisk import FakeAsterisk
+from tests.unit.test_domain_machine import CLIENT, DIALING
 
 
 class Timers:
@@ -59,9 +68,18 @@ async def test_given_the_origin_fails_before_the_subscription_then_its_cause_sti
     asterisk.before_subscribe = lambda source: asterisk.end_origin("cb-a1-src0", 17, {"cb"})
     await executor.run([ORIGIN])
     assert not [e for e in emitted if isinstance(e, ev.LegFailed)]
-    assert asterisk.subscriptions == []
-    # What the hangup handler's Stasis() and the destroy tell the engine: the leg and its cause.
-    assert _translated(asterisk, "StasisStart") == [("a1", ev.LegDestroyed("cb-a1-src0", 17, "User busy"))]
+    assert asterisk.subscriptions == [] and executor.unwatched == {"cb-a1-src0"}
+    # The hangup handler's Stasis() tells the engine the leg and its cause: for an unwatched
+    # origin that report is its end (CallRunner keeps it).
+    assert _translated(asterisk, "StasisStart") == [("a1", OriginEndReport("cb-a1-src0", 17, "User busy"))]
+
+
+async def test_given_a_watched_origin_then_its_end_report_is_left_to_channel_destroyed() -> None:
+    executor, asterisk, _ = _executor()
+    await executor.run([ORIGIN])
+    asterisk.end_origin("cb-a1-src0", 17, {"cb"})
+    assert executor.unwatched == set()   # so CallRunner drops the report: ChannelDestroyed has the SIP code
+    assert [e for _, e in _translated(asterisk, "ChannelDestroyed")] == [ev.LegDestroyed("cb-a1-src0", 17, "", None)]
 
 
 async def test_given_the_app_gone_when_the_origin_answers_then_it_hears_the_apology() -> None:
@@ -89,4 +107,44 @@ async def test_given_no_origin_context_then_origins_enter_the_app_directly() -> 
 def test_given_an_ended_report_without_a_cause_then_the_leg_ends_with_none() -> None:
     event = decode_event({"type": "StasisStart", "application": "cb", "timestamp": "2026-12-06T00:00:00.000+0000",
                           "args": ["ended", ""], "channel": {"id": "cb-a1-src0", "name": "x", "state": "Down"}})
-    assert translate(event) == [("a1", ev.LegDestroyed("cb-a1-src0", None, ""))]
+    assert translate(event) == [("a1", OriginEndReport("cb-a1-src0", None, ""))]
+
+
+class Saved:
+    """Stands in for the store, which these tests are not about: it keeps the last step."""
+
+    async def save_attempt(self, lease, progress) -> None:
+        self.last = progress
+
+
+async def _ended_origin(watched: bool):
+    """One origin run by a CallRunner on the fake Asterisk; it ends busy (486), watched or not.
+    Only the events Asterisk would send the app reach the runner."""
+    asterisk = FakeAsterisk()
+    ari = AriClient("http://fake.invalid", "cb", "pw", rest_transport=FakeTransport(asterisk))
+    plan = make_plan("a1", CallbackRequest(src=["1001"], dst="2002"), CLIENT, DIALING)
+    runner = CallRunner(CallMachine(plan), ari, "cb", Saved(), time.time, Lease("c1", "a1", "acme", "i1", 1),
+                        origin_context="cb-origin")
+    sent = {"StasisStart", "ChannelDestroyed"} if watched else {"StasisStart"}
+    asterisk.on_event = lambda e: [runner.post(call_event) for _, call_event in translate(decode_event(e))
+                                   if e["type"] in sent]
+    if not watched:
+        asterisk.before_subscribe = lambda source: asterisk.end_origin("cb-a1-src0", 17, {"cb"}, tech_cause=486)
+    task = asyncio.create_task(runner.run(ev.Start()))
+    await asyncio.sleep(0.05)
+    if watched:
+        asterisk.end_origin("cb-a1-src0", 17, {"cb"}, tech_cause=486)
+    await asyncio.wait_for(task, 5)
+    return runner.machine
+
+
+async def test_given_a_watched_origin_ends_busy_then_its_sip_code_comes_from_channel_destroyed() -> None:
+    machine = await _ended_origin(watched=True)
+    leg = machine.legs["cb-a1-src0"]
+    assert (machine.status_detail, leg.cause, leg.tech_cause) == ("src_busy", 17, 486)
+
+
+async def test_given_an_origin_gone_before_the_subscription_then_the_report_ends_it() -> None:
+    machine = await _ended_origin(watched=False)
+    leg = machine.legs["cb-a1-src0"]
+    assert (machine.status_detail, leg.cause, leg.cause_txt, leg.tech_cause) == ("src_busy", 17, "User busy", None)

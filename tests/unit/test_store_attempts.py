@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from ari_callback.store import CallbackStore, DuplicateCallback, LeaseLost, LimitReached, StoreError
+from ari_callback.store import CallbackStore, DuplicateCallback, LeaseLost, LimitReached, PaceReached, StoreError
 from ari_callback.store.tables import client_usage, outbox
 
 from .store_helpers import ME, OTHER, PBX, T0, claim_one, entry, lease, leg, new, step
@@ -79,6 +79,33 @@ async def test_given_100_concurrent_creates_on_two_instances_when_the_limit_is_1
         admitted = await asyncio.gather(*(attempt(i) for i in range(100)))
         assert sum(admitted) == 10
         assert len(await first.list_unfinished()) == 10 and await first.active_count("acme") == 10
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_given_a_pace_of_3_per_second_then_the_fourth_in_a_second_is_refused_and_later_ones_pass(store):
+    for i in range(3):
+        await new(store, f"c{i}", allowed=100, pace=(3, 1.0), created_at=T0 + i * 0.1)
+    with pytest.raises(PaceReached) as refused:
+        await new(store, "c3", allowed=100, pace=(3, 1.0), created_at=T0 + 0.5)
+    assert (refused.value.started, refused.value.window) == (3, 1.0) and await store.get("c3") is None
+    assert await store.active_count("acme") == 3   # the refused one took no place
+    await new(store, "x1", client_id="other", allowed=100, pace=(3, 1.0), created_at=T0 + 0.5)   # per client
+    await new(store, "c4", allowed=100, pace=(3, 1.0), created_at=T0 + 1.05)   # c0 is out of the window
+
+
+async def test_given_100_concurrent_creates_on_two_instances_when_the_pace_is_5_per_second_then_exactly_5(db_url):
+    first, second = await CallbackStore.open(db_url), await CallbackStore.open(db_url)
+    try:
+        async def attempt(i: int) -> bool:
+            try:
+                await new(first if i % 2 else second, f"c{i}", allowed=1000, pace=(5, 1.0), created_at=T0)
+                return True
+            except PaceReached:
+                return False
+        admitted = await asyncio.gather(*(attempt(i) for i in range(100)))
+        assert sum(admitted) == 5 and await first.active_count("acme") == 5
     finally:
         await first.close()
         await second.close()
