@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..config import Settings
 from ..callbacks import ServiceError
-from . import callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx, voice
+from . import (callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx, variables,
+               voice)
 from .auth import config_keys, principal_of
 from .deliveries import router as deliveries_router
 from .guard import Guard
@@ -54,6 +55,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(native.router)
     app.include_router(keys.router)
     app.include_router(pbx.router)
+    app.include_router(variables.router)
     app.include_router(voice.router)
     app.include_router(customers.router)
     app.include_router(fonolo.router)

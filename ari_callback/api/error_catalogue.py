@@ -67,6 +67,9 @@ CATALOGUE: dict[str, ErrorKind] = {
     "unknown_sound": _kind(422, "the sound id is not in the client's sound library"),
     "unknown_variable": _kind(422, "a client variable used in the request is not set"),
     "extension_not_found": _kind(404, "no such extension for this client"),
+    "variable_not_found": _kind(404, "no such stored client variable"),
+    "variable_in_config": _kind(409, "the variable is a default from the configuration file: change it there"),
+    "invalid_name": _kind(422, "a client variable's name is a letter or _ then up to 63 letters, digits or _"),
     "extension_not_phone": _kind(422, "the extension cannot be rung as an origin"),
     # Limits
     "concurrent_call_limit_exceeded": _kind(429, "the client's concurrent-call limit is reached (Retry-After)"),

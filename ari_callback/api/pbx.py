@@ -1,8 +1,9 @@
 """The PBX callback resource (seed 002) as it is: ``POST /extension/{extension_id}/callback/``
 and the call history ``GET /client/{client_id}/call_history/{call_uuid}``.
 
-Client variables set in the configuration may stand in for values: ``@{NAME}`` as the
-extension id in the URL, ``$cv(NAME)`` as an option's value in the body.
+Client variables (set with ``/client/{client_id}/variables``, or defaults in the configuration)
+may stand in for values: ``@{NAME}`` as the extension id in the URL, ``$cv(NAME)`` as an
+option's value in the body.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import responses
 from .idempotency import idempotency_key
 from .history import CallHistory, call_history
 from .native import visible_callback
+from .variables import effective_variables
 
 router = APIRouter(tags=["pbx callback resource (seed 002)"])
 URL_VARIABLE = re.compile(r"^@\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -77,9 +79,7 @@ async def extension_callback(extension_id: str, request: Request,
     client = holder.client_id
     if holder.extension is not None and extension_id != holder.extension:
         raise ServiceError(404, "extension_not_found", f"no extension {extension_id!r}", "extension_id")
-    settings = request.app.state.service.settings
-    client_user = holder.extension is None and client in settings.clients
-    variables = settings.clients[client].variables if client_user else {}
+    variables = await effective_variables(request, client) if holder.extension is None else {}
     if match := URL_VARIABLE.fullmatch(extension_id):
         extension_id = _variable(variables, match[1], "extension_id")
     parsed = _parse({k: _substitute(v, variables, k) for k, v in body.items()})

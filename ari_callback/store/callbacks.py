@@ -20,6 +20,7 @@ from .deliveries import DeliveryQueries
 from .dispatch import DispatchQueries
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
+from .variables import VariableQueries
 from .waitlist import WaitlistQueries
 from .writer import Writer
 from .notify import listen_for_cancels, notify_cancel
@@ -40,7 +41,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
-                    ApiKeyQueries, DeliveryQueries):
+                    ApiKeyQueries, VariableQueries, DeliveryQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)

@@ -254,6 +254,16 @@ api_keys = Table(
     _time("last_used_at"),
 )
 
+# Client variables (seed 002): named values a client sets once and uses as @{NAME} in an extension
+# id or $cv(NAME) in a body value. The configuration's ``clients.<id>.variables`` are defaults.
+client_variables = Table(
+    "client_variables", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+    _time("updated_at", nullable=False),
+)
+
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).
 LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
 TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name not in ("callback_id", "attempt_id"))

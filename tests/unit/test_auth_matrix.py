@@ -52,13 +52,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/3.0/callback/{sid}/cancel"): {},
     ("POST", "/3.0/callback/{sid}/cancel.json"): {},
     ("POST", "/api/organization/{organization_id}/callback_status"): {"json": {"contact_number": A_NUMBER}},
+    ("PUT", "/client/{client_ref}/variables/{name}"): {"json": {"value": "changed"}},
+    ("DELETE", "/client/{client_ref}/variables/{name}"): {},
+    ("PUT", "/v1/variables/{name}"): {"json": {"value": "changed"}},
+    ("DELETE", "/v1/variables/{name}"): {},
 }
 QUERIES = {"/v1/customer-callbacks": {"number": A_NUMBER}}
 # Client B's answer where it is not 404. Profile sids are global and PUT creates: a sid another
 # client holds is 409 profile_sid_taken, which shows none of that profile. A two-leg call names
 # nothing of A's: B may make its own.
 B_EXPECTED: dict[tuple[str, str], int | None] = {("PUT", "/v1/profiles/{sid}"): 409,
-                                                 ("POST", "/voice/call/callback"): None}
+                                                 ("POST", "/voice/call/callback"): None,
+                                                 # Names are per client: B sets and removes its own EXT.
+                                                 ("PUT", "/v1/variables/{name}"): None,
+                                                 ("DELETE", "/v1/variables/{name}"): None}
+A_VARIABLE = ("EXT", "a-only-value")
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,8 @@ def _path(t: Tenants, template: str) -> str:
     sids = a_sids(t)
     values = {"callback_id": t.callback_id, "call_uuid": t.callback_id, "key_id": t.key_ids["a_spare"],
               "profile_sid": PROFILE, "option_sid": OPEN, "question_sid": Q_TEXT, "extension_id": "a200",
-              "client_ref": "acme", "organization_id": "acme", "delivery_id": str(t.delivery_id),
+              "client_ref": "acme", "organization_id": "acme", "name": A_VARIABLE[0],
+              "delivery_id": str(t.delivery_id),
               "sid": PROFILE if template.startswith("/v1/") else sids["optin" if "/optin/" in template else "call"]}
 
     def value(match: re.Match) -> str:
@@ -141,7 +150,7 @@ class Matrix:
     def a_markers(self) -> list[str]:
         """What only A's data contains (an id B sent itself may come back in a 404's message)."""
         t = self.t
-        return [A_NUMBER, t.callback_id, t.customer_callback_id, PROFILE, OPEN, *a_sids(t).values(),
+        return [A_NUMBER, t.callback_id, t.customer_callback_id, PROFILE, OPEN, A_VARIABLE[1], *a_sids(t).values(),
                 *(key_id for name, key_id in t.key_ids.items() if name.startswith("a_"))]
 
     def credentials(self, case: Case) -> dict[str, dict[str, str]]:
@@ -188,6 +197,9 @@ async def _unchanged(t: Tenants) -> list[str]:
         profile = await a.get(f"/v1/profiles/{PROFILE}")
         if profile.status_code != 200 or profile.json()["options"][OPEN]["status"] != "active":
             problems.append("A's profile or option changed")
+        if {"name": A_VARIABLE[0], "value": A_VARIABLE[1], "source": "store"} not in (
+                await a.get("/v1/variables")).json()["variables"]:
+            problems.append("A's client variable changed")
         keys = {k["id"] for k in (await a.get("/v1/keys")).json()}
         if t.key_ids["a_spare"] not in keys:
             problems.append("A's key was revoked")
@@ -202,6 +214,7 @@ async def two_clients(tmp_path):
 
 async def test_given_every_route_of_every_shape_when_walked_with_every_credential_then_401_403_404_as_due(
         two_clients):
+    await two_clients.app.state.service.store.set_client_variable("acme", *A_VARIABLE, 0.0)
     matrix = Matrix(two_clients)
     found = cases(two_clients.app)
     for case in found:
@@ -209,7 +222,8 @@ async def test_given_every_route_of_every_shape_when_walked_with_every_credentia
     assert matrix.problems + await _unchanged(two_clients) == []
     walked = {c.template for c in found} - PUBLIC
     assert {"/v1/callbacks", "/extension/{extension_id}/callback/", "/voice/call/callback", "/3.0/callback",
-            "/api/organization/{organization_id}/callback_status", "/v1/keys"} <= walked
+            "/api/organization/{organization_id}/callback_status", "/v1/keys", "/v1/variables",
+            "/client/{client_ref}/variables/{name}"} <= walked
 
 
 async def test_given_a_route_added_without_auth_then_the_matrix_fails(two_clients):
