@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -217,6 +217,15 @@ class DeliveryQueries:
             async with self._writer.begin() as conn:
                 row = (await conn.execute(stmt)).mappings().first()
         return Delivery(**row) if row else None
+
+    async def purge_deliveries(self, finished_before: float) -> int:
+        """Forget deliveries made before ``finished_before`` that are over (delivered or given
+        up); how many. Pending ones are kept, however old: they are still owed."""
+        stmt = delete(webhook_deliveries).where(_D.status != PENDING, _D.created_at < finished_before)
+        self.check_file()
+        with translated("purging webhook deliveries"):
+            async with self._writer.begin() as conn:
+                return (await conn.execute(stmt)).rowcount
 
     async def next_delivery_due(self) -> float | None:
         query = select(func.min(_D.next_try_at)).where(_D.status == PENDING)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ari_callback.webhooks")
 CONSUMER = "webhooks"
 FAN_OUT_BATCH = 500
+PURGE_INTERVAL_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class DeliverySettings:
     poll_interval: float = 1.0
     max_in_flight: int = 20
     retry: RetryPolicy = RetryPolicy()
+    keep_seconds: float = 30 * 86400.0
 
     @property
     def lease_seconds(self) -> float:
@@ -119,7 +121,11 @@ class Deliverer:
                 await asyncio.sleep(self.settings.poll_interval)
 
     async def _fan_out_loop(self) -> None:
+        purged_at = 0.0
         while True:
+            if self.clock() - purged_at >= PURGE_INTERVAL_S:   # the log keeps keep_seconds, not forever
+                purged_at = self.clock()
+                await self.store.purge_deliveries(purged_at - self.settings.keep_seconds)
             read = await self.store.fan_out(CONSUMER, self.clock(), lambda found: plan_deliveries(self.webhooks, found),
                                             limit=FAN_OUT_BATCH)
             if read:
@@ -200,4 +206,4 @@ def webhooks_of(settings: Settings) -> dict[str, list[Webhook]]:
 def delivery_settings(settings: Settings) -> DeliverySettings:
     d = settings.webhook_delivery
     return DeliverySettings(timeout=d.timeout, poll_interval=d.poll_interval,
-                            max_in_flight=d.max_in_flight, retry=d.retry_policy())
+                            max_in_flight=d.max_in_flight, retry=d.retry_policy(), keep_seconds=d.keep_days * 86400)

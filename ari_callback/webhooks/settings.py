@@ -64,6 +64,8 @@ class WebhookDeliverySettings(_Strict):
     max_attempts: int = Field(32, ge=1, le=1000, description="tries before a delivery is given up (failed)")
     poll_interval: float = Field(1.0, gt=0, le=60, description="how often the outbox and due retries are looked at")
     max_in_flight: int = Field(20, ge=1, le=500, description="POSTs this instance has open at once")
+    keep_days: float = Field(30.0, gt=0, le=3650, description=(
+        "delivered and given-up deliveries are forgotten after this many days (the delivery log's reach)"))
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(first_delay=self.first_retry_seconds, max_delay=self.max_retry_seconds,

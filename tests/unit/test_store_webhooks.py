@@ -211,3 +211,13 @@ async def test_given_a_try_in_flight_when_replayed_then_its_late_result_is_ignor
     assert not await store.finish_try(flying, _failed(again=None))
     assert (await store.delivery(flying.id, "acme")).status == PENDING
     assert await store.next_delivery_due() == NOW + 1
+
+
+async def test_given_old_deliveries_then_those_over_are_purged_and_the_pending_kept(store):
+    await _fanned(store, "c1", "c2")
+    a, b = await store.claim_deliveries(NOW, LEASE, 10)
+    await store.finish_try(a, _ok())
+    await store.finish_try(b, _failed(again=NOW + 60))   # still owed
+    assert await store.purge_deliveries(NOW) == 0          # made at NOW: not before it
+    assert await store.purge_deliveries(NOW + 1) == 1
+    assert [d["status"] for d in await _all(store)] == [PENDING]
