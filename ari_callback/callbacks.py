@@ -50,6 +50,7 @@ class CallbackService:
         self.clock = clock
         self.dialing = settings.dialing_policy()
         self.customers: Any = None   # the CustomerService, for the customer-callback APIs
+        self.webhooks: Any = None    # the WebhookService, for the delivery log and replays
 
     async def create(self, request: CallbackRequest, *, client_id: str, api: str,
                      extension_id: str | None = None, delay: float = 0.0) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 from .customer_schema import SID, ProfileSettings
 from .domain.destinations import DestinationPolicy
 from .domain.plan import CallerId, ClientPolicy, DialingPolicy, Extension, Route, Trunk
+from .webhooks.settings import WebhookDeliverySettings, WebhookSettings
 
 
 class ConfigError(Exception):
@@ -214,6 +215,8 @@ class ClientSettings(_Strict):
     extensions: dict[str, ExtensionSettings] = Field(default_factory=dict)
     variables: dict[str, str] = Field(default_factory=dict, description=(
         "client variables for the PBX API: @{NAME} in an extension id, $cv(NAME) in a body value"))
+    webhooks: list[WebhookSettings] = Field(default_factory=list, description=(
+        "receivers of this client's callback events, signed (docs/webhooks.md)"))
 
     @field_validator("sounds")
     @classmethod
@@ -272,6 +275,7 @@ class Settings(BaseSettings):
     profiles: dict[str, ProfileSettings] = Field(default_factory=dict, description=(
         "call-back profiles by sid (seed 000), written to the store at every start"))
     triggers: TriggerSettings = TriggerSettings()
+    webhook_delivery: WebhookDeliverySettings = WebhookDeliverySettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -355,6 +359,12 @@ class Settings(BaseSettings):
                 raise ConfigError(f"profiles.{sid}.client: no client named {profile.client!r}")
         if self.triggers.client not in self.clients:
             raise ConfigError(f"triggers.client: no client named {self.triggers.client!r}")
+        for name, settings in self.clients.items():
+            ids = [hook.webhook_id for hook in settings.webhooks]
+            for i, hook in enumerate(settings.webhooks):
+                if hook.webhook_id in ids[:i]:
+                    raise ConfigError(f"clients.{name}.webhooks.{i}: webhook {hook.webhook_id!r} is listed twice "
+                                      "(give each an id of its own)")
         options = [osid for profile in self.profiles.values() for osid in profile.options]
         for osid in {o for o in options if options.count(o) > 1}:
             raise ConfigError(f"profiles: option sid {osid!r} is used by two profiles")

@@ -29,6 +29,8 @@ from .engine.engine import Engine
 from .store.callbacks import CallbackStore
 from .triggers.desk import TriggerDesk, destination_policy
 from .triggers.flows import TriggerContext
+from .webhooks.deliverer import Deliverer, delivery_settings, webhooks_of
+from .webhooks.service import WebhookService
 
 log = logging.getLogger("ari_callback")
 SHUTDOWN_GRACE = 8.0
@@ -63,8 +65,12 @@ class Runtime:
         self.engine.attach(self.stream.connected)
         self.stream_task = asyncio.create_task(self._listen(), name="ari-events")
         self.dispatcher.start()
+        # Webhooks run beside the dispatcher on the store alone: never in a call's way.
+        self.deliverer = Deliverer(self.store, webhooks_of(s), delivery_settings(s))
+        self.deliverer.start()
         self.service = CallbackService(s, self.store, self.engine, self.dispatcher)
         self.service.customers = self.customers
+        self.service.webhooks = WebhookService(self.store, self.deliverer)
         self.triggers = TriggerDesk(self.ari, TriggerContext(
             s.triggers, self.customers, self.service, destination_policy(s)))
         self.engine.take_triggers(self.triggers)
@@ -86,6 +92,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
+        await self.deliverer.stop()
         await self.triggers.shutdown()
         await self.engine.shutdown(SHUTDOWN_GRACE)
         await self.stream.stop()

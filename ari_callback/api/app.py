@@ -15,6 +15,7 @@ from ..callbacks import ServiceError
 from . import (callback_list, callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx,
                variables, voice)
 from .auth import config_keys, principal_of
+from .deliveries import router as deliveries_router
 from .guard import Guard
 from .health import StoreCheck
 from .fonolo_wire import fonolo_accounts
@@ -61,6 +62,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(fonolo.router)
     app.include_router(callback_status.router)
     app.include_router(page.router)
+    app.include_router(deliveries_router)
 
     @app.get("/health", response_model=Health, response_model_exclude_unset=True, tags=["operations"])
     async def health(request: Request) -> Health:

@@ -107,6 +107,10 @@ CATALOGUE: dict[str, ErrorKind] = {
     "slot_too_far": _kind(422, "the slot is further ahead than the option books"),
     "slot_closed": _kind(422, "no slot at that time: the option is closed then"),
     "slot_full": _kind(422, "that slot is fully booked"),
+    # Webhooks (docs/webhooks.md)
+    "delivery_not_found": _kind(404, "no such webhook delivery for this client (another client's is missing too)"),
+    "webhook_not_configured": _kind(409, "the delivery's webhook is no longer in the configuration: it cannot be "
+                                         "replayed"),
     # The server
     "asterisk_unavailable": _kind(503, "this instance is not connected to Asterisk; try again shortly"),
     "store_unavailable": _kind(503, "the database cannot be written now; nothing was stored"),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .api_keys import ApiKeyQueries
 from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, StoreError, StoreUnavailable,
                  migrate, open_engine, translated)
+from .deliveries import DeliveryQueries
 from .dispatch import DispatchQueries
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
@@ -41,7 +42,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
-                    ApiKeyQueries, VariableQueries):
+                    ApiKeyQueries, VariableQueries, DeliveryQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)

@@ -267,3 +267,45 @@ client_variables = Table(
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).
 LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
 TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name not in ("callback_id", "attempt_id"))
+
+# Webhooks (docs/webhooks.md): one row per outbox event and webhook it matched, made by the
+# fan-out; its status, tries and the next one are what the deliverer claims and updates. The
+# body is fixed when the row is made, so every try and every replay send the same event.
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", EVENT_ID, primary_key=True, autoincrement=True),
+    Column("event_id", BigInteger, nullable=False),   # the outbox row's id: receivers dedupe on it
+    Column("client_id", String(64), nullable=False),
+    Column("callback_id", CALL_ID, nullable=False, index=True),
+    Column("webhook_id", String(64), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("event_type", String(48), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),   # pending, delivered, failed (gave up)
+    Column("attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    # Incremented by every claim and replay: a try's result is written only under its own claim.
+    Column("fence", Integer, nullable=False, default=0, server_default=text("0")),
+    _time("created_at", nullable=False),
+    _time("next_try_at", nullable=False),
+    _time("last_try_at"),
+    _time("delivered_at"),
+    Column("last_status_code", Integer, nullable=True),
+    _text("last_error", 512),
+    Column("tries", JSON, nullable=False),   # the latest tries: [{at, status_code, error, ms}]
+)
+# One delivery per event and webhook, however many instances fan the outbox out.
+Index(None, webhook_deliveries.c.event_id, webhook_deliveries.c.webhook_id, unique=True)
+# What the deliverer claims: pending deliveries in due order.
+Index(None, webhook_deliveries.c.status, webhook_deliveries.c.next_try_at)
+
+# Where each outbox consumer is: every id up to ``position`` has been handled except ``gaps``,
+# ids not visible yet when a later one was (on PostgreSQL a transaction may commit after one
+# that took a later id), each with when it was first missed: looked for again until it turns
+# up or is old enough to be a rolled-back transaction's.
+outbox_cursors = Table(
+    "outbox_cursors", metadata,
+    Column("consumer", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("gaps", JSON, nullable=False),
+    _time("updated_at", nullable=False),
+)

@@ -22,6 +22,8 @@ from ari_callback.config import Settings
 from ari_callback.customers import CustomerService
 from ari_callback.keys import make_key
 from ari_callback.store import CallbackStore
+from ari_callback.webhooks.deliverer import Deliverer, delivery_settings, plan_deliveries, webhooks_of
+from ari_callback.webhooks.service import WebhookService
 
 from .fonolo_app import (OPEN, OTHER_SID, OTHER_TOKEN, SID, TOKEN, Dispatcher, Engine, _migrated_copy,
                          settings as fonolo_settings)
@@ -43,7 +45,9 @@ def settings(data_dir: Path) -> Settings:
     base["fonolo_accounts"] = [{"sid": SID, "token": TOKEN, "client": "acme"},
                                {"sid": OTHER_SID, "token": OTHER_TOKEN, "client": "other"},
                                {"sid": READ_SID, "token": READ_TOKEN, "client": "acme", "scope": "read_only"}]
-    base["clients"] = {"acme": {"extensions": EXTENSIONS}, "other": {"extensions": {"b100": {"number": "2001"}}}}
+    webhook = {"id": "crm", "url": "http://127.0.0.1:9/hook", "secret": "acme-webhook-secret"}   # never sent to
+    base["clients"] = {"acme": {"extensions": EXTENSIONS, "webhooks": [webhook]},
+                       "other": {"extensions": {"b100": {"number": "2001"}}}}
     return Settings(**base)
 
 
@@ -57,6 +61,7 @@ class Tenants:
     key_ids: dict[str, str] = field(default_factory=dict)   # name -> id
     callback_id: str = ""       # acme's click-to-call, made through extension a200
     customer_callback_id: str = ""
+    delivery_id: int = 0        # a webhook delivery of acme's click-to-call
 
     def headers(self, name: str) -> dict[str, str]:
         return {"X-API-Key": self.keys[name]}
@@ -81,6 +86,10 @@ async def _add_resources(tenants: Tenants) -> None:
         asked = await fonolo.post("/3.0/callback", data={"fc_number": A_NUMBER, "fc_option": OPEN, "fc_sms": "1"})
         assert asked.status_code == 200, asked.text
         tenants.customer_callback_id = str(uuid.UUID(asked.json()["data"]["sid"][2:]))
+    # The outbox fanned out into deliveries by hand: the deliverer is not started, nothing is sent.
+    hooks = webhooks_of(tenants.app.state.service.settings)   # type: ignore[attr-defined]
+    await tenants.store.fan_out("webhooks", time.time(), lambda found: plan_deliveries(hooks, found))
+    tenants.delivery_id = (await tenants.store.deliveries_of(tenants.callback_id, "acme"))[0].id
 
 
 @asynccontextmanager
@@ -93,6 +102,9 @@ async def tenants(data_dir: Path) -> AsyncIterator[Tenants]:
     service = CallbackService(s, store, Engine(), dispatcher)
     service.customers = CustomerService(s, store, poke=dispatcher.poke)
     await service.customers.seed_from_config()
+    deliverer = Deliverer(store, webhooks_of(s), delivery_settings(s))
+    service.webhooks = WebhookService(store, deliverer)
+    await store.fan_out("webhooks", time.time(), lambda found: [])   # the webhooks' outbox reader starts here
 
     @asynccontextmanager
     async def running(_settings):
@@ -106,6 +118,7 @@ async def tenants(data_dir: Path) -> AsyncIterator[Tenants]:
         await _add_resources(made)
         yield made
     finally:
+        await deliverer.stop()
         await store.close()
 
 

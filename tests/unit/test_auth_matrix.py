@@ -40,6 +40,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/callbacks/{callback_id}/cancel"): {},
     ("POST", "/v1/keys"): {"json": {"name": "theirs", "extension": "a200"}},
     ("DELETE", "/v1/keys/{key_id}"): {},
+    ("POST", "/v1/deliveries/{delivery_id}/replay"): {},
     ("POST", "/extension/{extension_id}/callback/"): {"json": {"src_num": ["1001"], "dst_num": "6001"}},
     ("POST", "/voice/call/callback"): {"json": {"leg_A": {"to": "1001"}, "leg_B": {"to": "6001"}}},
     ("PUT", "/v1/profiles/{sid}"): {"json": PROFILE_BODY},
@@ -96,6 +97,7 @@ def _path(t: Tenants, template: str) -> str:
     values = {"callback_id": t.callback_id, "call_uuid": t.callback_id, "key_id": t.key_ids["a_spare"],
               "profile_sid": PROFILE, "option_sid": OPEN, "question_sid": Q_TEXT, "extension_id": "a200",
               "client_ref": "acme", "organization_id": "acme", "name": A_VARIABLE[0],
+              "delivery_id": str(t.delivery_id),
               "sid": PROFILE if template.startswith("/v1/") else sids["optin" if "/optin/" in template else "call"]}
 
     def value(match: re.Match) -> str:

@@ -1,18 +1,18 @@
 """api keys: hashed keys of clients, with their scope and extension (issue 13)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06
 
-Written out in full, not built from ``tables.py``. Revises 0005: 0006 was written in parallel,
-and the chain is put right when the two meet.
+Written out in full, not built from ``tables.py``. Written beside 0006 (webhooks), both on 0005;
+put after it when the two met, so the chain has one head.
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
