@@ -1,0 +1,101 @@
+"""The event hub's reading of the outbox: ids that show up out of order (PostgreSQL commits in
+another order than it hands out ids) are waited for, then sent late rather than never. Rows
+with chosen ids are written straight into a real SQLite outbox to make the gaps."""
+
+from __future__ import annotations
+
+import pytest
+
+from ari_callback.api.event_hub import EventHub
+from ari_callback.store import CallbackStore
+from ari_callback.store.tables import outbox
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path):
+    found = await CallbackStore.open(f"sqlite+aiosqlite:///{tmp_path}/hub.db")
+    yield found
+    await found.close()
+
+
+async def write(store: CallbackStore, *ids: int, client: str = "acme", callback: str = "c1") -> None:
+    rows = [{"id": i, "at": 1.0 * i, "client_id": client, "callback_id": callback, "attempt_id": None,
+             "kind": "callback", "status": "queued", "detail": {}} for i in ids]
+    async with store.engine.begin() as conn:
+        await conn.execute(outbox.insert(), rows)
+
+
+def ids(sub) -> list[int]:
+    found = [row.id for row in sub.rows]
+    sub.rows.clear()
+    return found
+
+
+async def hub_on(store: CallbackStore, clock: Clock) -> EventHub:
+    hub = EventHub(lambda: store.engine, poll=3600, gap_hold=2.0, gap_watch=60.0, clock=clock)
+    return hub
+
+
+async def test_given_a_missing_id_then_later_rows_wait_for_it_and_go_in_order(store):
+    clock = Clock()
+    await write(store, 1)
+    hub = await hub_on(store, clock)
+    sub = await hub.subscribe("acme", None)
+    assert sub.start == 1
+    await write(store, 2, 4)
+    await hub.poll_once()
+    assert ids(sub) == [2]          # 4 waits behind the missing 3
+    await write(store, 3)
+    await hub.poll_once()
+    assert ids(sub) == [3, 4] and hub.position == 4
+    await hub.stop()
+
+
+async def test_given_a_gap_past_its_hold_then_what_follows_goes_and_a_late_row_still_comes(store):
+    clock = Clock()
+    hub = await hub_on(store, clock)
+    sub = await hub.subscribe("acme", None)
+    await write(store, 1, 3)
+    await hub.poll_once()
+    assert ids(sub) == [1]
+    clock.now += 2.5                # a rolled-back insert, or a very slow transaction
+    await hub.poll_once()
+    assert ids(sub) == [3]
+    await write(store, 2)
+    await hub.poll_once()
+    assert ids(sub) == [2]          # late, out of order, but not lost
+    clock.now += 120
+    await write(store, 4)
+    await hub.poll_once()
+    assert ids(sub) == [4] and hub._gaps == {}   # long-missing ids are given up on
+    await hub.stop()
+
+
+async def test_rows_go_only_to_their_clients_and_callbacks_streams(store):
+    hub = await hub_on(store, Clock())
+    everything, one, other = (await hub.subscribe("acme", None), await hub.subscribe("acme", "c2"),
+                              await hub.subscribe("other", None))
+    await write(store, 1, 2, callback="c1")
+    await write(store, 3, callback="c2")
+    await write(store, 4, client="other", callback="x")
+    await hub.poll_once()
+    assert (ids(everything), ids(one), ids(other)) == ([1, 2, 3], [3], [4])
+    await hub.stop()
+
+
+async def test_a_stream_that_falls_too_far_behind_is_told_to_resume(store, monkeypatch):
+    monkeypatch.setattr("ari_callback.api.event_hub.QUEUE_LIMIT", 2)
+    hub = await hub_on(store, Clock())
+    sub = await hub.subscribe("acme", None)
+    await write(store, 1, 2, 3)
+    await hub.poll_once()
+    assert sub.overflowed and ids(sub) == [1, 2]
+    await hub.stop()
