@@ -47,6 +47,7 @@ def hub_of(request: Request) -> EventHub:
 async def stop_streams(app) -> None:
     """The server is shutting down: end the open streams, so the graceful stop need not wait for them."""
     hub = getattr(app.state, "event_hub", None)
+    app.state.event_hub = None   # a server started again on this app gets a fresh hub
     if hub is not None:
         await hub.stop()
 
