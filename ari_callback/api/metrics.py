@@ -41,7 +41,7 @@ def router(public: bool) -> APIRouter:
         """Prometheus metrics of this instance (docs/operations.md). Needs an API key unless
         `http.metrics_public` is set."""
         service = request.app.state.service
-        families = [*_process(service), *await _store(service.store)]
+        families = [*_process(service), *_store_writes(service.store), *await _store(service.store)]
         return Response(generate_latest(_Families(families)), media_type=CONTENT_TYPE_LATEST)
 
     return routes
@@ -121,6 +121,15 @@ def _dispatch(stats: Any) -> list[Metric]:
                           "claimed", [])
     _add(lateness, [], stats.lateness)
     return [claims, lateness]
+
+
+def _store_writes(store: Any) -> list[Metric]:
+    failed = getattr(store, "failed_step_writes", None)
+    if failed is None:
+        return []
+    return [CounterMetricFamily(PREFIX + "store_step_write_failures", "Call steps this instance could not save "
+                                "(the database failed the transaction; the call goes on, the next save carries "
+                                "them)", failed)]
 
 
 async def _store(store: Any) -> list[Metric]:

@@ -74,6 +74,7 @@ async def test_metrics_are_prometheus_text_with_every_documented_family(built):
     assert found[("aricb_dispatch_lateness_seconds_bucket", (("le", "0.25"),))] == 0
     assert ("aricb_dispatch_oldest_overdue_seconds", ()) in found
     assert ("process_resident_memory_bytes", ()) in found
+    assert found[("aricb_store_step_write_failures_total", ())] == 0
     assert "acme" not in response.text   # no client ids in the monitoring system
 
 
