@@ -24,7 +24,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..store import outbox_reads as reads
 from ..store.outbox_reads import OutboxRow

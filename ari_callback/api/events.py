@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -30,9 +31,10 @@ RETRY_MS = 2000          # how long an EventSource waits before reconnecting
 BACKLOG_PAGE = 500
 REMEMBERED_IDS = 4096    # ids sent lately: a late row already read from the backlog is not sent twice
 
-STREAM_DOC = {200: {"description": "`text/event-stream`: `id: <outbox id>`, `event: callback.<status>` or "
-                                   "`attempt.<state>`, `data: {...}`; comment lines as heartbeats",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"description": "`text/event-stream`: `id: <outbox id>`, `event: callback.<status>` or "
+                         "`attempt.<state>`, `data: {...}`; comment lines as heartbeats",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 def hub_of(request: Request) -> EventHub:
@@ -115,7 +117,7 @@ async def _woken(sub: Subscription, heartbeat: float) -> bool:
     """Wait for rows (or the end); False when ``heartbeat`` seconds passed without."""
     try:
         await asyncio.wait_for(sub.wake.wait(), heartbeat)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     finally:
         sub.wake.clear()

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import json
 import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -140,9 +140,8 @@ async def test_given_no_events_then_heartbeat_comments_keep_the_stream_alive(bui
 
 
 async def test_given_an_open_stream_when_the_server_shuts_down_then_the_stream_ends_and_the_server_stops(built):
-    async with serving(built) as (http, server):
-        async with http.stream("GET", "/v1/events", headers=KEY) as response:
-            reading = asyncio.create_task(read_events(response, 10))
-            await asyncio.sleep(0.2)
-            server.should_exit = True
-            assert await asyncio.wait_for(reading, 5) == []   # the stream ended without an error
+    async with serving(built) as (http, server), http.stream("GET", "/v1/events", headers=KEY) as response:
+        reading = asyncio.create_task(read_events(response, 10))
+        await asyncio.sleep(0.2)
+        server.should_exit = True
+        assert await asyncio.wait_for(reading, 5) == []   # the stream ended without an error

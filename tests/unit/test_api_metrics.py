@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ari_callback.stats import DispatchStats, RequestStats
 from ari_callback.engine.metrics import StepTimes
+from ari_callback.stats import DispatchStats, RequestStats
 
 from . import fonolo_app
 from .fonolo_app import client
@@ -86,9 +86,8 @@ async def test_metrics_public_needs_no_key(tmp_path, monkeypatch):
         found.http.metrics_public = True
         return found
     monkeypatch.setattr(fonolo_app, "settings", public)
-    async with hardened(tmp_path / "data") as built:
-        async with client(built.app) as anonymous:
-            response = await anonymous.get("/metrics")
+    async with hardened(tmp_path / "data") as built, client(built.app) as anonymous:
+        response = await anonymous.get("/metrics")
     assert response.status_code == 200 and "aricb_callbacks" in response.text
 
 
