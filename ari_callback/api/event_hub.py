@@ -32,6 +32,7 @@ from ..store.outbox_reads import OutboxRow
 
 log = logging.getLogger("ari_callback.api")
 POLL_BATCH = 500
+START_LOOKBACK = 200   # ids below the start that may still be committing
 BACKLOG_READERS = 2
 QUEUE_LIMIT = 1000
 
@@ -77,38 +78,64 @@ class EventHub:
         return self._engine_of()
 
     async def subscribe(self, client_id: str, callback_id: str | None) -> Subscription:
-        await self._start()
-        sub = Subscription(client_id, callback_id, self.position)
-        self._subscribers.add(sub)
+        sub = Subscription(client_id, callback_id, 0)
+        self._subscribers.add(sub)   # before starting: the poll loop runs while there are streams
+        try:
+            await self._start()
+        except BaseException:
+            self._subscribers.discard(sub)
+            raise
+        sub.start = self.position
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
 
     async def _start(self) -> None:
-        """Begin at the newest row on the first subscription; polls run from then on."""
+        """Begin at the newest row when the first stream opens (again after an idle spell).
+
+        Ids missing just below it may belong to transactions still open: they are watched like
+        any gap, so such a row reaches the open streams when it commits."""
         async with self._starting:
-            if self._task is None:
-                self.position = self._read_to = await reads.latest_id(self.engine)
-                self._task = asyncio.create_task(self._run(), name="event-hub")
+            if self._task is not None:
+                return
+            newest = await reads.latest_id(self.engine)
+            low = max(0, newest - START_LOOKBACK)
+            present = set(await reads.ids_between(self.engine, low, newest))
+            now = self._clock()
+            self._gaps = {i: now for i in range(low + 1, newest + 1) if i not in present}
+            self._held.clear()
+            self.position = self._read_to = newest
+            self._task = asyncio.create_task(self._run(), name="event-hub")
 
     async def stop(self) -> None:
         """Open streams end now (the server is shutting down)."""
         self.stopping.set()
         for sub in list(self._subscribers):
             sub.wake.set()
-        if self._task is not None:
-            self._task.cancel()
+        task = self._task
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def _run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                await self.poll_once()
-            except Exception as exc:   # the database away: streams stay open and wait
-                log.warning("event stream: reading the outbox failed (%s); retrying", exc)
-            await asyncio.sleep(self.poll)
+        """Poll while streams are open; with none left, stop (the next one starts afresh)."""
+        failing = False
+        try:
+            while self._subscribers and not self.stopping.is_set():
+                try:
+                    await self.poll_once()
+                    if failing:
+                        log.info("event stream: reading the outbox again")
+                    failing = False
+                except Exception as exc:   # the database away: streams stay open and wait
+                    if not failing:
+                        log.warning("event stream: reading the outbox failed (%s); retrying", exc)
+                    failing = True
+                await asyncio.sleep(self.poll)
+        finally:
+            self._task = None
 
     async def poll_once(self) -> None:
         now = self._clock()

@@ -70,7 +70,7 @@ def _position(last_event_id: str | None, after: int | None) -> int | None:
     return int(last_event_id)
 
 
-@router.get("/events", response_class=StreamingResponse, responses={**STREAM_DOC, **responses(400, 401, 404)})
+@router.get("/events", response_class=StreamingResponse, responses={**STREAM_DOC, **responses(400, 401, 404, 503)})
 async def events(request: Request, client: str = Depends(client_id),
                  after: int | None = Query(None, ge=0, description="resume after this event id"),
                  callback_id: str | None = Query(None, max_length=64, description="only this callback's events"),

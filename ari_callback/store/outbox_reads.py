@@ -45,6 +45,14 @@ async def latest_id(engine: AsyncEngine) -> int:
             return (await conn.execute(select(func.max(outbox.c.id)))).scalar_one_or_none() or 0
 
 
+async def ids_between(engine: AsyncEngine, low: int, high: int) -> list[int]:
+    """The ids present with ``low < id <= high``."""
+    query = select(outbox.c.id).where(outbox.c.id > low, outbox.c.id <= high)
+    with translated("reading the outbox"):
+        async with engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+
 async def rows_after(engine: AsyncEngine, after: int, limit: int) -> list[OutboxRow]:
     """Every client's rows with an id above ``after``, in id order."""
     query = select(*_COLUMNS).where(outbox.c.id > after).order_by(outbox.c.id).limit(limit)

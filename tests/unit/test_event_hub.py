@@ -4,6 +4,8 @@ with chosen ids are written straight into a real SQLite outbox to make the gaps.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ari_callback.api.event_hub import EventHub
@@ -99,3 +101,54 @@ async def test_a_stream_that_falls_too_far_behind_is_told_to_resume(store, monke
     await hub.poll_once()
     assert sub.overflowed and ids(sub) == [1, 2]
     await hub.stop()
+
+
+async def test_given_an_id_missing_below_the_start_then_its_row_still_reaches_the_stream_when_it_commits(store):
+    await write(store, 1, 3)           # 2: a transaction still open when the first stream starts
+    hub = await hub_on(store, Clock())
+    sub = await hub.subscribe("acme", None)
+    assert sub.start == 3
+    await write(store, 2)
+    await hub.poll_once()
+    assert ids(sub) == [2]
+    await hub.stop()
+
+
+async def test_given_no_stream_left_then_the_hub_stops_polling_and_the_next_stream_starts_at_the_newest(store):
+    hub = EventHub(lambda: store.engine, poll=0.01)
+    sub = await hub.subscribe("acme", None)
+    hub.unsubscribe(sub)
+    for _ in range(100):
+        if hub._task is None:
+            break
+        await asyncio.sleep(0.01)
+    assert hub._task is None
+    await write(store, 1, 2)
+    again = await hub.subscribe("acme", None)
+    assert again.start == 2 and hub._task is not None
+    await hub.stop()
+
+
+async def test_on_postgresql_a_row_committed_after_a_later_one_is_sent_first_and_nothing_is_lost(pg_database):
+    """The real thing the gap handling is for: transaction A takes id n and commits after B,
+    which took n + 1. The hub must not move past n while A is still open."""
+    store = await CallbackStore.open(pg_database)
+    try:
+        hub = EventHub(lambda: store.engine, poll=3600, gap_hold=30.0)
+        sub = await hub.subscribe("acme", None)
+        row = {"at": 1.0, "client_id": "acme", "callback_id": "c1", "attempt_id": None, "kind": "callback",
+               "status": "queued", "detail": {}}
+        async with store.engine.connect() as slow, store.engine.connect() as fast:
+            await slow.begin()
+            first = (await slow.execute(outbox.insert().values(row).returning(outbox.c.id))).scalar_one()
+            await fast.begin()
+            second = (await fast.execute(outbox.insert().values(row).returning(outbox.c.id))).scalar_one()
+            await fast.commit()
+            await hub.poll_once()
+            assert second > first and ids(sub) == []   # held behind the open transaction's id
+            await slow.commit()
+        await hub.poll_once()
+        assert ids(sub) == [first, second]
+        await hub.stop()
+    finally:
+        await store.close()
