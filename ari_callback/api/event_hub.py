@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,9 @@ class EventHub:
         self._read_to = 0      # the highest id read
         self._gaps: dict[int, float] = {}       # missing id -> when first missed
         self._held: dict[int, OutboxRow] = {}   # rows read, waiting behind a gap
-        self._subscribers: set[Subscription] = set()
+        # Weak: a stream whose response never started (the client left first) never runs the
+        # generator's cleanup; its subscription must not keep the hub polling for it.
+        self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
         self.backlog_readers = asyncio.Semaphore(BACKLOG_READERS)
@@ -178,6 +181,6 @@ class EventHub:
 
     def _fan_out(self, rows: list[OutboxRow]) -> None:
         for row in rows:
-            for sub in self._subscribers:
+            for sub in list(self._subscribers):
                 if sub.wants(row):
                     sub.offer(row)

@@ -29,6 +29,7 @@ from .views import iso
 router = APIRouter(prefix="/v1", tags=["events"])
 RETRY_MS = 2000          # how long an EventSource waits before reconnecting
 BACKLOG_PAGE = 500
+LARGEST_ID = 2**63 - 1   # the outbox id is a BIGINT
 REMEMBERED_IDS = 4096    # ids sent lately: a late row already read from the backlog is not sent twice
 
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
@@ -65,14 +66,14 @@ def _position(last_event_id: str | None, after: int | None) -> int | None:
     """Where to resume: the header (an EventSource reconnecting) before ``?after=``."""
     if last_event_id is None or not last_event_id.strip():
         return after
-    if not last_event_id.strip().isdigit():
+    if not last_event_id.strip().isdigit() or int(last_event_id) > LARGEST_ID:
         raise ServiceError(400, "invalid_last_event_id", "Last-Event-ID must be an event id from this stream")
     return int(last_event_id)
 
 
 @router.get("/events", response_class=StreamingResponse, responses={**STREAM_DOC, **responses(400, 401, 404, 503)})
 async def events(request: Request, client: str = Depends(client_id),
-                 after: int | None = Query(None, ge=0, description="resume after this event id"),
+                 after: int | None = Query(None, ge=0, le=LARGEST_ID, description="resume after this event id"),
                  callback_id: str | None = Query(None, max_length=64, description="only this callback's events"),
                  last_event_id: str | None = Header(None, max_length=32, description="resume after this event id"),
                  ) -> StreamingResponse:
@@ -132,6 +133,6 @@ async def _backlog(hub: EventHub, sub: Subscription, after: int) -> AsyncIterato
                                            callback_id=sub.callback_id, limit=BACKLOG_PAGE)
         for row in page:
             yield row
-        if len(page) < BACKLOG_PAGE:
+        if len(page) < BACKLOG_PAGE or hub.stopping.is_set():
             return
         after = page[-1].id

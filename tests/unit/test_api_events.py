@@ -145,3 +145,22 @@ async def test_given_an_open_stream_when_the_server_shuts_down_then_the_stream_e
         await asyncio.sleep(0.2)
         server.should_exit = True
         assert await asyncio.wait_for(reading, 5) == []   # the stream ended without an error
+
+
+async def test_given_a_stream_that_falls_behind_then_it_ends_and_resuming_gives_the_rest(built, monkeypatch):
+    monkeypatch.setattr("ari_callback.api.event_hub.QUEUE_LIMIT", 1)
+    async with serving(built) as (http, _):
+        async with http.stream("GET", "/v1/events", headers=KEY) as response:
+            hub = built.app.state.event_hub
+            await asyncio.sleep(0.1)
+            hub.poll = 3600   # the next poll finds all three at once
+            await asyncio.sleep(0.1)
+            ids = [await create(http, KEY) for _ in range(3)]
+            await hub.poll_once()
+            first = await asyncio.wait_for(read_events(response, 3), 5)
+        assert [e["data"]["callback_id"] for e in first] == ids[:1]   # then the stream ended
+        monkeypatch.setattr("ari_callback.api.event_hub.QUEUE_LIMIT", 1000)
+        headers = {**KEY, "Last-Event-ID": first[0]["id"]}
+        async with http.stream("GET", "/v1/events", headers=headers) as response:
+            rest = await read_events(response, 2)
+    assert [e["data"]["callback_id"] for e in rest] == ids[1:]
