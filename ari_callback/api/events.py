@@ -4,13 +4,16 @@ Each outbox row of the client is one event: ``id:`` the outbox id, ``event:`` ``
 or ``attempt.<state>``, ``data:`` one JSON object. A client resumes with ``Last-Event-ID`` (what
 browsers' EventSource send when they reconnect) or ``?after=``; without either, the stream
 starts with what happens from now on. Comment lines keep idle connections open through proxies.
-The stream ends when the server shuts down (EventSource then reconnects elsewhere).
+The stream ends when the server shuts down (EventSource then reconnects elsewhere), or after
+``?max_seconds=`` for clients that cannot hold a request open for ever (serverless proxies,
+test tools walking every route).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -76,6 +79,9 @@ async def events(request: Request, client: str = Depends(client_id),
                  after: int | None = Query(None, ge=0, le=LARGEST_ID, description="resume after this event id"),
                  callback_id: str | None = Query(None, max_length=64, description="only this callback's events"),
                  last_event_id: str | None = Header(None, max_length=32, description="resume after this event id"),
+                 max_seconds: float | None = Query(None, ge=0, le=86400, description=(
+                     "end the stream after this long (0: once the backlog is sent); default: open until "
+                     "the client or the server ends it")),
                  ) -> StreamingResponse:
     """Server-sent events of this client's callbacks' status changes (see docs/operations.md).
     Resume with `Last-Event-ID` or `?after=`; ids only grow, and an event may come twice after a
@@ -88,11 +94,14 @@ async def events(request: Request, client: str = Depends(client_id),
         sub = await hub.subscribe(client, callback_id)
     heartbeat = request.app.state.http_settings.events.heartbeat_seconds
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_stream(hub, sub, start, heartbeat), media_type="text/event-stream", headers=headers)
+    stream = _stream(hub, sub, start, heartbeat, max_seconds)
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
 
-async def _stream(hub: EventHub, sub: Subscription, start: int | None, heartbeat: float) -> AsyncIterator[str]:
+async def _stream(hub: EventHub, sub: Subscription, start: int | None, heartbeat: float,
+                  max_seconds: float | None) -> AsyncIterator[str]:
     sent: deque[int] = deque(maxlen=REMEMBERED_IDS)
+    ends = None if max_seconds is None else time.monotonic() + max_seconds
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
         if start is not None and start < sub.start:
@@ -101,7 +110,10 @@ async def _stream(hub: EventHub, sub: Subscription, start: int | None, heartbeat
                 yield event_text(row)
         floor = start or 0
         while not hub.stopping.is_set():
-            if not await _woken(sub, heartbeat):
+            left = heartbeat if ends is None else min(heartbeat, ends - time.monotonic())
+            if left <= 0:
+                return
+            if not await _woken(sub, left) and (ends is None or time.monotonic() < ends):
                 yield ": keepalive\n\n"
             while sub.rows:
                 row = sub.rows.popleft()

@@ -164,3 +164,14 @@ async def test_given_a_stream_that_falls_behind_then_it_ends_and_resuming_gives_
         async with http.stream("GET", "/v1/events", headers=headers) as response:
             rest = await read_events(response, 2)
     assert [e["data"]["callback_id"] for e in rest] == ids[1:]
+
+
+async def test_given_max_seconds_then_the_stream_ends_by_itself_after_its_backlog(built):
+    async with serving(built) as (http, _):
+        mine = await create(http, KEY)
+        response = await asyncio.wait_for(
+            http.get("/v1/events", params={"after": 0, "max_seconds": 0}, headers=KEY), 5)
+        assert response.status_code == 200 and f'"callback_id":"{mine}"' in response.text
+        began = asyncio.get_running_loop().time()
+        response = await asyncio.wait_for(http.get("/v1/events", params={"max_seconds": 0.3}, headers=KEY), 5)
+        assert 0.25 < asyncio.get_running_loop().time() - began < 2 and "keepalive" not in response.text
