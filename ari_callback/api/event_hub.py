@@ -71,6 +71,7 @@ class EventHub:
         # Weak: a stream whose response never started (the client left first) never runs the
         # generator's cleanup; its subscription must not keep the hub polling for it.
         self._subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
+        self._by_client: dict[str, weakref.WeakSet[Subscription]] = {}   # a row is offered to its client's only
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
         self.backlog_readers = asyncio.Semaphore(BACKLOG_READERS)
@@ -83,16 +84,22 @@ class EventHub:
     async def subscribe(self, client_id: str, callback_id: str | None) -> Subscription:
         sub = Subscription(client_id, callback_id, 0)
         self._subscribers.add(sub)   # before starting: the poll loop runs while there are streams
+        self._by_client.setdefault(client_id, weakref.WeakSet()).add(sub)
         try:
             await self._start()
         except BaseException:
-            self._subscribers.discard(sub)
+            self.unsubscribe(sub)
             raise
         sub.start = self.position
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
+        same = self._by_client.get(sub.client_id)
+        if same is not None:
+            same.discard(sub)
+            if not same:
+                del self._by_client[sub.client_id]
 
     async def _start(self) -> None:
         """Begin at the newest row when the first stream opens (again after an idle spell).
@@ -181,6 +188,6 @@ class EventHub:
 
     def _fan_out(self, rows: list[OutboxRow]) -> None:
         for row in rows:
-            for sub in list(self._subscribers):
+            for sub in list(self._by_client.get(row.client_id, ())):
                 if sub.wants(row):
                     sub.offer(row)
