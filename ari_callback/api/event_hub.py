@@ -130,10 +130,12 @@ class EventHub:
                 await task
 
     async def _run(self) -> None:
-        """Poll while streams are open; with none left, stop (the next one starts afresh)."""
+        """Poll while streams are open; with none left, stop (the next one starts afresh).
+        The only caller of ``poll_once`` in production: polls never overlap."""
         failing = False
         try:
             while self._subscribers and not self.stopping.is_set():
+                await asyncio.sleep(self.poll)   # the start has just read the newest id
                 try:
                     await self.poll_once()
                     if failing:
@@ -143,7 +145,6 @@ class EventHub:
                     if not failing:
                         log.warning("event stream: reading the outbox failed (%s); retrying", exc)
                     failing = True
-                await asyncio.sleep(self.poll)
         finally:
             self._task = None
 

@@ -42,8 +42,8 @@ def ids(sub) -> list[int]:
 
 
 async def hub_on(store: CallbackStore, clock: Clock) -> EventHub:
-    hub = EventHub(lambda: store.engine, poll=3600, gap_hold=2.0, gap_watch=60.0, clock=clock)
-    return hub
+    """A hub whose own loop never polls in a test's time: the test polls, one poll at a time."""
+    return EventHub(lambda: store.engine, poll=3600, gap_hold=2.0, gap_watch=60.0, clock=clock)
 
 
 async def test_given_a_missing_id_then_later_rows_wait_for_it_and_go_in_order(store):
