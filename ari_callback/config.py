@@ -60,6 +60,13 @@ class IdempotencySettings(_Strict):
         "a key still in progress after this long (its server died mid-request) may be taken over"))
 
 
+class EventStreamSettings(_Strict):
+    """``GET /v1/events`` (docs/operations.md)."""
+    poll_interval: float = Field(0.25, gt=0, le=10, description="how often the outbox is read for new events")
+    heartbeat_seconds: float = Field(15.0, gt=0, le=300, description=(
+        "a comment line after this long without events, so proxies keep the stream open"))
+
+
 class HttpSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -70,6 +77,9 @@ class HttpSettings(_Strict):
     retry_after_seconds: int = Field(5, ge=1, le=3600, description=(
         "Retry-After of a 429 (a concurrent-call or callback_rate_limit refusal)"))
     idempotency: IdempotencySettings = IdempotencySettings()
+    metrics_public: bool = Field(False, description=(
+        "serve /metrics without an API key (for a scraper on a trusted network); by default a key is needed"))
+    events: EventStreamSettings = EventStreamSettings()
 
 
 NAME = r"^[A-Za-z0-9_.:@-]{1,64}$"

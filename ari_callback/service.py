@@ -17,6 +17,7 @@ from typing import AsyncIterator, Callable
 import uvicorn
 
 from .api.app import create_app
+from .api.events import stop_streams
 from .ari import CALL_EVENT_TYPES
 from .ari.client import AriClient
 from .ari.errors import AriStreamError
@@ -127,6 +128,12 @@ class _Server(uvicorn.Server):
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+    async def shutdown(self, sockets=None) -> None:
+        # Open event streams never end by themselves: end them first, or the graceful stop
+        # would wait for them for ever.
+        await stop_streams(self.config.app)
+        await super().shutdown(sockets)
 
 
 async def serve(settings: Settings) -> int:

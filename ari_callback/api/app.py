@@ -14,6 +14,7 @@ from ..config import Settings
 from ..callbacks import ServiceError
 from . import (callback_list, callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx,
                variables, voice)
+from . import events, metrics   # operations: the event stream and /metrics
 from .auth import config_keys, principal_of
 from .deliveries import router as deliveries_router
 from .guard import Guard
@@ -41,6 +42,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
         async with runtime(settings) as service:
             app.state.service = service
             yield
+            await events.stop_streams(app)
 
     app = FastAPI(title="ari-callback", version=__version__, lifespan=lifespan,
                   description="Callbacks on Asterisk over ARI. Authenticate with `Authorization: Bearer <key>` "
@@ -63,6 +65,14 @@ def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> Fas
     app.include_router(callback_status.router)
     app.include_router(page.router)
     app.include_router(deliveries_router)
+    app.include_router(events.router)
+    app.include_router(metrics.router(settings.http.metrics_public))
+
+    @app.get("/healthz", response_model=Ready, tags=["operations"])
+    async def healthz() -> Ready:
+        """No key needed: liveness only. 200 whenever the process answers HTTP; nothing else is
+        checked, so an orchestrator restarts a hung process, not one whose Asterisk is away."""
+        return Ready(status="alive")
 
     @app.get("/health", response_model=Health, response_model_exclude_unset=True, tags=["operations"])
     async def health(request: Request) -> Health:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json as json_module
 import logging
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 from urllib.parse import quote
@@ -27,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from ari_callback.ari.errors import AriError, AriOutcomeUnknown, AriRequestNotSent
+from ari_callback.stats import RequestStats, outcome_of
 from ari_callback.ari.models import AriModel, Bridge, Channel, Playback
 from ari_callback.ari.transport import (
     AriRequest,
@@ -117,6 +119,8 @@ class AriClient:
         self.limits = self._http.limits
         self._transport: AriTransport = rest_transport or self._http
         self._retries = unknown_outcome_retries
+        self.stats = RequestStats()   # for /metrics
+        self.events: EventStream | None = None   # the websocket, once REST may go over it
 
     def use_websocket(self, stream: EventStream) -> None:
         """Send every request over ``stream``'s websocket whenever that carries REST.
@@ -128,6 +132,7 @@ class AriClient:
         ari/ws_transport.py and ari/busy.py). The client's ``timeout`` applies on both paths.
         """
         stream.rest.timeout = self.timeout
+        self.events = stream
         self._transport = FallbackTransport(stream.rest, self._http)
 
     async def close(self) -> None:
@@ -174,7 +179,12 @@ class AriClient:
     ) -> AriResponse:
         """The one way out: every request of this client passes here."""
         request = AriRequest(method, path, _encode_params(params), json)
-        response, resent = await self._exchange(request)
+        began, status = time.perf_counter(), None
+        try:
+            response, resent = await self._exchange(request)
+            status = response.status
+        finally:
+            self.stats.record(method, outcome_of(status), time.perf_counter() - began)
         created = created_path(request)
         if response.status == 409 and resent and created is not None:
             # The conflict is with our own first attempt: it did take effect.

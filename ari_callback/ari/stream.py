@@ -126,6 +126,7 @@ class EventStream:
         self._connect: Connect = connect or ws_connect
         self._on_rest_response = on_rest_response
         self.connected = asyncio.Event()
+        self.connects = 0   # for /metrics: every one after the first is a reconnect
         self._stopping = asyncio.Event()
         self._ws: Any = None
 
@@ -190,6 +191,7 @@ class EventStream:
         """Run one connection until it drops or the stream stops."""
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._ws = ws
+        self.connects += 1
         self.connected.set()
         reader = asyncio.create_task(self._read(ws, queue))
         try:

@@ -24,6 +24,7 @@ from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
 from ..domain.snapshot import machine_from_snapshot, plan_from_dict
 from ..store import Claim, Lease, Progress, StoreError
+from ..stats import DispatchStats
 from .engine import Engine
 
 log = logging.getLogger("ari_callback.dispatcher")
@@ -54,6 +55,7 @@ class Dispatcher:
         self._held: set[str] = set()   # callbacks whose lease the last renewal extended
         self._recovered = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.stats = DispatchStats()   # for /metrics
 
     def poke(self) -> None:
         """Something is due now (a callback was just created here): look at once."""
@@ -129,6 +131,7 @@ class Dispatcher:
         claims = []
         if await self.store.click_to_calls_due(s.asterisk, now):   # a read first: see the store's method
             claims = await self.store.claim_due(s.instance, s.asterisk, now, s.lease_seconds, room)
+            self.stats.record("click_to_call", claims, self.clock())
         await self._launch_all(claims)
         launched, room = len(claims), room - len(claims)
         if self.options is None or room <= 0:
@@ -141,6 +144,7 @@ class Dispatcher:
                 continue
             claims = await self.store.claim_option(s.instance, s.asterisk, sid, option.capacity, now,
                                                    s.lease_seconds, limit=room, clock=self.clock)
+            self.stats.record("waitlist", claims, self.clock())
             await self._launch_all(claims)
             launched, room = launched + len(claims), room - len(claims)
         return launched

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Awaitable, Callable, Iterable
 
 from ..ari import models as ari_models
@@ -40,6 +41,7 @@ class Engine:
         self.connected = asyncio.Event()   # set once reconciled after a (re)connect
         self._link: asyncio.Event | None = None
         self.step_times = StepTimes()      # the app's own time per event, read by benchmarks
+        self.finished: Counter[tuple[str, str]] = Counter()   # (state, status_detail): for /metrics
         self.triggers = None               # see take_triggers
 
     def attach(self, link: asyncio.Event) -> None:
@@ -96,6 +98,8 @@ class Engine:
     def _finished(self, runner: CallRunner, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.runners.pop(runner.call_id, None)
+        if runner.machine.finished and not runner.lost:   # a lost call is finished by its new owner
+            self.finished[(runner.machine.state, runner.machine.status_detail)] += 1
         if self.by_callback.get(runner.lease.callback_id) is runner:
             del self.by_callback[runner.lease.callback_id]
 

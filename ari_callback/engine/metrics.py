@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from ..stats import Histogram
+
 PARTS = ("total", "queued", "machine_store", "ari")
 DEFAULT_SAMPLES = 20_000
 
@@ -34,11 +36,16 @@ class StepTimes:
 
     def __init__(self, samples: int = DEFAULT_SAMPLES) -> None:
         self._ring: deque[tuple[float, float, float]] = deque(maxlen=samples)
+        # For /metrics: counts since start, never cleared (Prometheus wants them to only grow).
+        self.histograms = {part: Histogram() for part in PARTS}
 
     def record(self, arrived: float, taken: float, stored: float, sent: float) -> None:
         """perf_counter() stamps: event given to the engine, taken off the call's queue,
         machine step and store write done, ARI requests answered."""
-        self._ring.append((taken - arrived, stored - taken, sent - stored))
+        parts = (taken - arrived, stored - taken, sent - stored)
+        self._ring.append(parts)
+        for name, seconds in zip(PARTS, (sum(parts), *parts)):
+            self.histograms[name].observe(seconds)
 
     def clear(self) -> None:
         self._ring.clear()

@@ -31,6 +31,7 @@ class StepBatcher:
         self._pending: list[tuple[Any, asyncio.Future[None]]] = []
         self._draining: asyncio.Task[None] | None = None
         self.transactions = 0   # for tests and benchmarks: how many it took
+        self.failed_steps = 0   # for /metrics: steps lost with a transaction that failed as a whole
 
     async def submit(self, step: Any) -> None:
         """Write ``step`` (raises what writing it alone would have raised)."""
@@ -59,6 +60,7 @@ class StepBatcher:
                 self.transactions += 1
         except Exception as exc:   # the transaction as a whole: every step in it failed
             outcomes = [exc] * len(batch)
+            self.failed_steps += len(batch)
         for (_, done), outcome in zip(batch, outcomes):
             if done.done():
                 continue

@@ -49,6 +49,11 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
         self._steps = StepBatcher(self._writer, write_step, "saving an attempt's progress")
         self._file = file
 
+    @property
+    def failed_step_writes(self) -> int:
+        """Call steps whose save failed with its whole transaction (the database away): /metrics."""
+        return self._steps.failed_steps
+
     def check_file(self) -> None:
         """Before a write: the SQLite file must still be the one opened (see integrity.py)."""
         if self._file is not None:

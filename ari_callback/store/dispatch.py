@@ -174,4 +174,4 @@ def _fresh_attempt(row: dict[str, Any]) -> AttemptView:
 def _claim(row: Any, attempt: AttemptView, adopted: bool) -> Claim:
     return Claim(callback_id=row["id"], client_id=row["client_id"], plan=row["plan"], fence=row["fence"],
                  attempt=attempt, adopted=adopted, cancel_requested=row["cancel_requested_at"] is not None,
-                 policy=row["policy"], requested_at=row["place_at"] or row["created_at"])
+                 policy=row["policy"], requested_at=row["place_at"] or row["created_at"], due_at=row["due_at"])

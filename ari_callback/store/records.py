@@ -113,6 +113,7 @@ class Claim:
     adopted: bool
     cancel_requested: bool
     policy: dict[str, Any] | None = None   # how to go on after a failed attempt (customer callbacks)
+    due_at: float | None = None            # for the dispatcher's lateness metric
     requested_at: float = 0.0              # when it was asked for: retries stop at a deadline from it
 
 

@@ -27,7 +27,7 @@ from .tenants_app import A_NUMBER, READ_SID, READ_TOKEN, Tenants, a_sids, basic,
 
 # Deliberately public: operations, the OpenAPI and its viewers, and the customer page (its
 # profile being published is what lets anyone use it, docs/customer-page.md).
-PUBLIC = {"/health", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+PUBLIC = {"/health", "/readyz", "/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
           "/page/{profile_sid}", "/page-assets/{name}", "/page/{profile_sid}/config.json",
           "/page/{profile_sid}/options/{option_sid}/slots", "/page/{profile_sid}/callbacks",
           "/page/{profile_sid}/callbacks/{callback_id}", "/page/{profile_sid}/callbacks/{callback_id}/cancel",
@@ -57,7 +57,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/variables/{name}"): {"json": {"value": "changed"}},
     ("DELETE", "/v1/variables/{name}"): {},
 }
-QUERIES = {"/v1/customer-callbacks": {"number": A_NUMBER}}
+QUERIES = {"/v1/customer-callbacks": {"number": A_NUMBER},
+           "/v1/events": {"after": 0, "max_seconds": 0}}   # a stream: replayed, then ended (not waited for)
 # Client B's answer where it is not 404. Profile sids are global and PUT creates: a sid another
 # client holds is 409 profile_sid_taken, which shows none of that profile. A two-leg call names
 # nothing of A's: B may make its own.
