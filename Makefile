@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 
 # sipp (Debian's sip-tester) for real SIP phones; a Docker engine; the Asterisk image;
-# PostgreSQL's binaries; Fonolo's SDKs' runtimes; Debian's chromium for the page's browser test.
+# PostgreSQL's binaries; Fonolo's SDKs' runtimes; Debian's chromium for the page's browser test;
+# Debian's docker-compose for the compose file's test.
 host: postgresql sdk browser
 	@command -v sipp >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null; }
+	@command -v docker-compose >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 	@bash docker/ensure-docker.sh
 	@bash docker/build-image.sh
 
