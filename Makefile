@@ -6,7 +6,7 @@ VENV  := .venv
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export ARI_CB_STATE ?= /var/lib/ari-callback
 
-.PHONY: setup host postgresql sdk browser venv demo test unit e2e run docker-stop clean
+.PHONY: setup host postgresql sdk browser venv demo test lint unit e2e run docker-stop clean
 
 setup: venv host
 
@@ -55,9 +55,14 @@ browser: venv
 demo: setup
 	$(VENV)/bin/ari-callback --config docker/demo.yaml demo
 
-# The whole suite: unit tests, then the e2e tests against the real Asterisk in Docker.
-test: setup
+# The whole suite: the linters, the unit tests, then the e2e tests against the real Asterisk in Docker.
+test: setup lint
 	$(VENV)/bin/pytest -p no:cacheprovider tests
+
+# ruff and mypy as configured in pyproject.toml: zero findings, or the suite stops here.
+lint: venv
+	$(VENV)/bin/ruff check ari_callback tests
+	$(VENV)/bin/mypy
 
 unit: venv postgresql sdk
 	$(VENV)/bin/pytest -p no:cacheprovider tests/unit

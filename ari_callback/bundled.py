@@ -39,8 +39,9 @@ class BundledError(Exception):
 def _docker():
     """The Docker SDK, or a BundledError that names the extra to install (no traceback)."""
     try:
-        import docker
         import docker.errors
+
+        import docker
     except ImportError:
         raise BundledError("the docker SDK is missing: pip install 'ari-callback[docker]'") from None
     return docker

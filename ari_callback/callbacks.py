@@ -12,7 +12,8 @@ import contextlib
 import math
 import time
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .config import Settings
 from .domain.admission import PACE, allowance, pace, refusal_message
@@ -73,7 +74,8 @@ class CallbackService:
         now = self.clock()
         new = NewCallback(id=callback_id, client_id=client.client_id, api=api,
                           request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
-                          created_at=now, due_at=now + max(0.0, delay), asterisk=self.settings.clients[client_id].asterisk)
+                          created_at=now, due_at=now + max(0.0, delay),
+                          asterisk=self.settings.clients[client_id].asterisk)
         await self._admit(new, request.callback_rate_limit)
         self.dispatcher.poke()
         return callback_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -58,7 +57,8 @@ class Api:
             raise click.ClickException(f"cannot reach the API at {self.http.base_url}: {exc}") from None
         body = response.json() if response.content else {}
         if response.status_code >= 400:
-            raise click.ClickException(f"{response.status_code} {body.get('error_id', '')}: {body.get('message', body)}")
+            error_id, message = body.get("error_id", ""), body.get("message", body)
+            raise click.ClickException(f"{response.status_code} {error_id}: {message}")
         return body
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import IO, Any, Iterator
+from collections.abc import Iterator
+from typing import IO, Any
 
 import click
 from rich.console import Console

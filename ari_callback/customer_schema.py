@@ -6,7 +6,7 @@ errors that name the key.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,6 +19,7 @@ SID = r"^[A-Za-z0-9_-]{1,64}$"
 _MEDIA = re.compile(r"(sound|recording|tone|digits|number|characters):\S+|https?://\S+")
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")   # lower case, as browsers send it
 _DEFAULT_RETRY, _DEFAULT_SLOTS = RetryPolicy(), SlotPolicy()
+RetryOutcome = Literal["busy", "no_answer", "failed", "not_reached"]
 
 
 class _Strict(BaseModel):
@@ -36,8 +37,8 @@ class RetrySettings(_Strict):
     max_attempts: int = Field(_DEFAULT_RETRY.max_attempts, ge=1, le=20)
     backoff_seconds: list[int] = Field(list(_DEFAULT_RETRY.backoff_seconds), min_length=1)
     deadline_seconds: int = Field(_DEFAULT_RETRY.deadline_seconds, ge=60, le=30 * 86400)
-    retry_on: list[Literal["busy", "no_answer", "failed", "not_reached"]] = Field(
-        default_factory=lambda: sorted(_DEFAULT_RETRY.retry_on))
+    retry_on: list[RetryOutcome] = Field(
+        default_factory=lambda: cast(list[RetryOutcome], sorted(_DEFAULT_RETRY.retry_on)))
 
     @field_validator("backoff_seconds")
     @classmethod
@@ -69,7 +70,8 @@ class OptionSettings(_Strict):
     status: Literal["active", "paused", "closed"] = "active"
     mode: Literal["agent_first", "customer_first"] = "customer_first"
     timezone: str | None = Field(None, description="IANA zone of the hours; default: the profile's")
-    hours: dict[str, str | list[str]] = Field(default_factory=lambda: {"daily": "24h"}, description=(
+    hours: dict[str, str | list[str]] = Field(default_factory=lambda: dict[str, str | list[str]](daily="24h"),
+                                              description=(
         'opening hours, e.g. {"mon-fri": "09:00-17:00", "sat": ["10:00-12:00"]}'))
     closed_dates: list[str] = Field(default_factory=list, description="holidays, YYYY-MM-DD")
     capacity: int = Field(1, ge=1, le=1000, description="callbacks of this option in progress at once")

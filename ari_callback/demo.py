@@ -12,13 +12,12 @@ import time
 
 import click
 import httpx
+import uvicorn
 
 from .api.app import create_app
-from .timeline_text import format_entry
 from .config import Settings
 from .service import _Server, runtime
-
-import uvicorn
+from .timeline_text import format_entry
 
 
 async def _start_server(settings: Settings) -> tuple[_Server, asyncio.Task]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -32,7 +32,7 @@ class Redactor:
         # Longest first, so a secret that contains another is masked whole.
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
-    def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         if self.secrets:
             for key, value in event.items():
                 if isinstance(value, str):
@@ -53,7 +53,7 @@ def _renderer(log_format: str) -> Any:
 
 
 def setup_logging(level: str = "INFO", log_format: str = "console", secrets: Iterable[str] = ()) -> None:
-    chain = [
+    chain: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

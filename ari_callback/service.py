@@ -11,8 +11,8 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
 
 import uvicorn
 
@@ -25,7 +25,7 @@ from .ari.stream import EventStream
 from .callbacks import CallbackService
 from .config import Settings
 from .customers import CustomerService
-from .engine.dispatcher import DispatchSettings, Dispatcher
+from .engine.dispatcher import Dispatcher, DispatchSettings
 from .engine.engine import Engine
 from .store.callbacks import CallbackStore
 from .triggers.desk import TriggerDesk, destination_policy

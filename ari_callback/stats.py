@@ -37,7 +37,7 @@ class Histogram:
     def cumulative(self) -> list[tuple[float, int]]:
         """(upper bound, observations at or below it), ending with +Inf: Prometheus' buckets."""
         found, running = [], 0
-        for bound, count in zip((*self.bounds, float("inf")), self.counts):
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
             running += count
             found.append((bound, running))
         return found

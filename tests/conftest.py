@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from typing import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 

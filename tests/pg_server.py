@@ -30,10 +30,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 BIN_DIRS = Path("/usr/lib/postgresql")
 ROLE = PASSWORD = DATABASE = "aricb"

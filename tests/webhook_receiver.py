@@ -72,7 +72,7 @@ class Receiver:
                                          f"{[(r.event['id'], r.event['type'], r.status) for r in self.received]}")
                 try:
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             return list(self.received)
 

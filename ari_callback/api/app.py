@@ -3,23 +3,37 @@ the ARI client share one event loop and shut down together."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..config import Settings
 from ..callbacks import ServiceError
-from . import (callback_list, callback_status, customers, error_catalogue, errors, fonolo, keys, native, page, pbx,
-               variables, voice)
-from . import events, metrics   # operations: the event stream and /metrics
+from ..config import Settings
+from . import (  # operations: the event stream and /metrics
+    callback_list,
+    callback_status,
+    customers,
+    error_catalogue,
+    errors,
+    events,
+    fonolo,
+    keys,
+    metrics,
+    native,
+    page,
+    pbx,
+    variables,
+    voice,
+)
 from .auth import config_keys, principal_of
 from .deliveries import router as deliveries_router
+from .fonolo_wire import fonolo_accounts
 from .guard import Guard
 from .health import StoreCheck
-from .fonolo_wire import fonolo_accounts
 
 
 class Health(BaseModel):
@@ -34,7 +48,7 @@ class Ready(BaseModel):
     status: str
 
 
-def create_app(settings: Settings, runtime: Callable[[Settings], object]) -> FastAPI:
+def create_app(settings: Settings, runtime: Callable[[Settings], AbstractAsyncContextManager[Any]]) -> FastAPI:
     """``runtime(settings)`` is an async context manager yielding the CallbackService."""
 
     @asynccontextmanager

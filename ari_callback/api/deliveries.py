@@ -49,7 +49,8 @@ def delivery_view(d: Delivery) -> DeliveryView:
                         next_try_at=iso(d.next_try_at) if d.status == "pending" else None,
                         last_try_at=iso(d.last_try_at), delivered_at=iso(d.delivered_at),
                         last_status_code=d.last_status_code, last_error=d.last_error,
-                        tries=[TryView(at=iso(t["at"]) or "", status_code=t.get("status_code"), error=t.get("error", ""),
+                        tries=[TryView(at=iso(t["at"]) or "", status_code=t.get("status_code"),
+                                       error=t.get("error", ""),
                                        ms=t.get("ms", 0.0)) for t in d.tries])
 
 

@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from ..callbacks import ServiceError
 from . import fonolo_wire
@@ -96,9 +96,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette types a handler as taking any Exception; each of these takes the one it is for.
+    app.add_exception_handler(RequestValidationError, _validation_error)   # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, _service_error)   # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)   # type: ignore[arg-type]
 
 
 def responses(*statuses: int) -> dict[int | str, dict]:

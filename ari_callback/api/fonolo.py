@@ -5,8 +5,9 @@ changed. docs/fonolo-api.md is the contract; every route also answers with ``.js
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone as tz
-from typing import Annotated, Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import APIRouter, Depends, Request
@@ -15,8 +16,19 @@ from fastapi.params import Depends as DependsParam
 from ..callbacks import ServiceError
 from ..store import CallbackView
 from . import fonolo_views as views
-from .fonolo_wire import (CALL_PREFIX, OPTIN_PREFIX, FonoloJSON, FonoloRoute, Form, call_sid, callback_id, envelope,
-                          fonolo_client, parse_form, parse_local)
+from .fonolo_wire import (
+    CALL_PREFIX,
+    OPTIN_PREFIX,
+    FonoloJSON,
+    FonoloRoute,
+    Form,
+    call_sid,
+    callback_id,
+    envelope,
+    fonolo_client,
+    parse_form,
+    parse_local,
+)
 from .idempotency import idempotency_key
 
 router = APIRouter(prefix="/3.0", tags=["Fonolo REST API 3.0"], route_class=FonoloRoute)
@@ -290,7 +302,7 @@ def _day(text: str | None, name: str, shift: int = 0) -> float | None:
         day = date.fromisoformat(text) + timedelta(days=shift)
     except ValueError:
         raise ServiceError(400, f"invalid_{name}", f"{name} must be YYYY-MM-DD", name) from None
-    return datetime(day.year, day.month, day.day, tzinfo=tz.utc).timestamp()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
 async def _call_list(request: Request, client: str, found: list[CallbackView]) -> FonoloJSON:

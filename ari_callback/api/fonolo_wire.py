@@ -15,9 +15,10 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Coroutine
+from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -73,7 +74,7 @@ def http_failure(request: Request, exc: StarletteHTTPException) -> FonoloJSON:
 
 
 def _validation_failure(exc: RequestValidationError) -> FonoloJSON:
-    item = next(iter(exc.errors()), {})
+    item: dict[str, Any] = next(iter(exc.errors()), {})
     names = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path")]
     name = names[0] if names else "request"
     return failure(400, f"invalid_{name}", f"Invalid {name}: {item.get('msg', 'invalid')}.", name)

@@ -27,8 +27,9 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..callbacks import ServiceError
 from ..keys import Principal
 from . import auth, fonolo_wire, idempotency
+from .auth import Kind
 from .errors import shaped_error
 
 log = logging.getLogger("ari_callback.api")
@@ -50,7 +52,7 @@ class RouteInfo:
     auth: Callable[[Request], Awaitable[Principal | None]] | None   # None: the route needs no key
     unauthorized: str
     idempotent: bool
-    kind: auth.Kind = "client"      # what the key may be (auth.refusal)
+    kind: Kind = "client"      # what the key may be (auth.refusal)
 
 
 _NO_ROUTE = RouteInfo(None, "", False)
@@ -237,7 +239,7 @@ async def drain(request: Request, receive: Receive, started: bool = False) -> No
             drained += len(message.get("body", b""))
             if message["type"] == "http.disconnect" or not message.get("more_body", False):
                 return
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return
 
 

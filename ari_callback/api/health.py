@@ -29,7 +29,7 @@ class StoreCheck:
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return f"a write to the database has not finished after {self.wait:g} s (locked or stalled)"
         return self._result
 

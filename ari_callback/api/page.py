@@ -15,7 +15,7 @@ browser that asked, is what lets them watch and cancel that one callback.
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Annotated
 
@@ -25,8 +25,8 @@ from fastapi.responses import HTMLResponse
 from ..callbacks import ServiceError
 from ..store import CallbackView
 from . import page_policy as policy
-from .page_policy import Published
 from .errors import responses
+from .page_policy import Published
 from .page_views import PageCallback, PageConfig, PageRequest, PageSlot, page_callback, page_config
 from .views import iso
 
@@ -36,7 +36,7 @@ ASSET_MAX_AGE_S = 300
 PublishedPage = Annotated[Published, Depends(policy.published)]   # resolved before the body: 404 first
 
 
-@lru_cache(maxsize=None)
+@cache
 def _static(name: str) -> bytes:
     return (resources.files("ari_callback") / "web" / "static" / name).read_bytes()
 

@@ -9,8 +9,9 @@ state-changing request from any other site is refused even if a browser would ha
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -118,7 +119,7 @@ class PageRoute(APIRoute):
     """Every answer of the page API, errors included, carries its CORS headers: a site that
     embeds the page's API must be able to read why a request was refused."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:

@@ -4,7 +4,7 @@ No queue names, capacities, client ids or other customers' numbers ever leave th
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field, StrictStr
 
@@ -104,7 +104,7 @@ def phase(view: CallbackView) -> Phase:
     if view.status == "queued":
         return "waiting"
     if view.status != "dialling":
-        return view.status   # scheduled, completed, failed, cancelled
+        return cast(Phase, view.status)   # scheduled, completed, failed, cancelled
     state = view.latest.state if view.latest is not None else states.NEW
     if state in (states.CONNECTED, states.TRANSFERRING, states.ENDING):
         return "connected"

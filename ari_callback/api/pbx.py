@@ -19,8 +19,8 @@ from ..domain.request import CallbackOptions, CallbackRequest, Number
 from ..keys import Principal
 from .auth import key_holder
 from .errors import responses
-from .idempotency import idempotency_key
 from .history import CallHistory, call_history
+from .idempotency import idempotency_key
 from .native import visible_callback
 from .variables import effective_variables
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from ..domain.request import CallerName, CallbackRequest, Number
+from ..domain.request import CallbackRequest, CallerName, Number
 from .auth import client_id
 from .errors import responses
 from .idempotency import idempotency_key

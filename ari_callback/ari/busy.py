@@ -14,7 +14,7 @@ busy, where they wait alone instead of stalling every call.
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
 from ari_callback.ari.models import ChannelDestroyed, Event, PlaybackFinished, StasisEnd

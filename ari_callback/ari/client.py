@@ -21,14 +21,14 @@ from __future__ import annotations
 import json as json_module
 import logging
 import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
 from ari_callback.ari.errors import AriError, AriOutcomeUnknown, AriRequestNotSent
-from ari_callback.stats import RequestStats, outcome_of
 from ari_callback.ari.models import AriModel, Bridge, Channel, Playback
 from ari_callback.ari.transport import (
     AriRequest,
@@ -39,6 +39,7 @@ from ari_callback.ari.transport import (
     created_path,
     repeatable,
 )
+from ari_callback.stats import RequestStats, outcome_of
 
 if TYPE_CHECKING:
     from ari_callback.ari.stream import EventStream

@@ -29,7 +29,8 @@ import asyncio
 import base64
 import contextlib
 import logging
-from typing import Any, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from websockets.asyncio.client import connect as ws_connect

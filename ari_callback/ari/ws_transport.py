@@ -27,7 +27,8 @@ import asyncio
 import itertools
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ari_callback.ari.busy import BusyChannels
 from ari_callback.ari.errors import AriOutcomeUnknown, AriRequestNotSent

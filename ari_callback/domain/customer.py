@@ -17,13 +17,22 @@ Both modes are today's call machine with a different plan, so everything the mac
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
 
 from .hours import OpeningHours
-from .plan import (CallerId, CallPlan, ClientPolicy, DialingPolicy, PlanError, SrcTarget, check_destinations,
-                   route_number)
+from .plan import (
+    CallerId,
+    CallPlan,
+    ClientPolicy,
+    DialingPolicy,
+    PlanError,
+    SrcTarget,
+    check_destinations,
+    route_number,
+)
 from .retry import RetryPolicy, next_attempt
 from .slots import SlotPolicy
 
@@ -84,7 +93,7 @@ class CallOption:
     slots: SlotPolicy = SlotPolicy()
     # Retries only when the customer may be called: a wall-clock spec (like ``hours``) read in
     # the customer's own time zone, e.g. {"daily": "09:00-20:00"}; None: the option's hours only.
-    calling_hours: Mapping[str, object] | None = field(default=None, hash=False)
+    calling_hours: Mapping[str, str | Sequence[str]] | None = field(default=None, hash=False)
 
     def refusal(self, now: float) -> PlanError | None:
         """Why this option takes no callback now (paused, closed), or None."""
@@ -159,7 +168,8 @@ def customer_plan(call_id: str, request: CustomerRequest, profile: Profile, clie
                  "CB_QUEUE_TIMEOUT": str(option.max_hold_seconds),
                  "CB_QUEUE_POSITION": "1" if option.queue_position == "head" else "",
                  **answer_variables(profile, request.answers)}
-    common = dict(call_id=call_id, client_id=client.client_id, call_duration=dialing.default_call_duration,
+    common: dict[str, Any] = dict(call_id=call_id, client_id=client.client_id,
+                                  call_duration=dialing.default_call_duration,
                   playback_timeout=dialing.playback_timeout, transfer_context=dialing.transfer_context,
                   transfer_code=dialing.transfer_code, allow_public_transfer=False)
     if option.mode == AGENT_FIRST:
@@ -206,11 +216,12 @@ def open_in_both(first: OpeningHours, second: OpeningHours | None, at: float, ro
         opened = first.next_open(at)
         if opened is None:
             return None
-        at = opened if second is None else second.next_open(opened)
-        if at is None:
+        both = opened if second is None else second.next_open(opened)
+        if both is None:
             return None
-        if at == opened:
-            return at
+        if both == opened:
+            return both
+        at = both
     return None
 
 

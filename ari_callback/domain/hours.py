@@ -82,12 +82,12 @@ def _normalised_day(label: str, spans: Iterable[Interval]) -> tuple[Interval, ..
             raise HoursError(f"{label}: {start:%H:%M}-{end:%H:%M} ends before it starts")
         in_seconds.append((_seconds(start), _end_seconds(end)))
     merged: list[list[int]] = []
-    for start, end in sorted(in_seconds):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
+    for first, last in sorted(in_seconds):
+        if merged and first <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], last)
         else:
-            merged.append([start, end])
-    return tuple((_time_of(start), _time_of(end)) for start, end in merged)
+            merged.append([first, last])
+    return tuple((_time_of(first), _time_of(last)) for first, last in merged)
 
 
 def _time_of(seconds: int) -> time:

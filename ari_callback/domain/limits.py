@@ -51,12 +51,12 @@ def resume(m: CallMachine, event: ev.Resume, leg: None, now: float) -> list[cmd.
         return max(_SOONEST, total - (now - since)) if since is not None else total
     wait = m.plan.wait_for_pickup
     if m.state == CALLING_SRC:
-        started = min((l.created_at for l in m.legs_of(SRC) if l.created_at), default=now)
+        started = min((lg.created_at for lg in m.legs_of(SRC) if lg.created_at), default=now)
         return [m.start_timer(SRC_RING, left(wait, started))]
     if m.state == ANNOUNCING:
         return [m.start_timer(ANNOUNCE, RESUMED_ANNOUNCEMENT)]
     if m.state == ENDING:
-        return [cmd.Hangup(l.id, l.hangup_reason or "normal") for l in m.legs.values() if not l.destroyed]
+        return [cmd.Hangup(lg.id, lg.hangup_reason or "normal") for lg in m.legs.values() if not lg.destroyed]
     out: list[cmd.Command] = []
     pending = m.legs.get(m.pending or "")
     if pending is not None and not pending.answered:

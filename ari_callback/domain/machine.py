@@ -16,7 +16,7 @@ concern: ``origins``, ``destination``, ``transfer``, ``limits``. ``record`` keep
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import commands as cmd
 from . import destination, limits, origins, transfer
@@ -24,8 +24,24 @@ from . import events as ev
 from .legs import DST, SRC, XFER, Leg
 from .record import FINAL_DIALSTATUS, CallRecord
 from .request import NUMBER_RE
-from .states import (ACTIVE, ANNOUNCE, ANNOUNCING, CALLING_DST, CALLING_SRC, CANCELLED, COMPLETED,
-                     CONNECTED, DST_RING, DURATION, ENDING, FAILED, NEW, SRC_RING, TRANSFERRING, XFER_RING)
+from .states import (
+    ACTIVE,
+    ANNOUNCE,
+    ANNOUNCING,
+    CALLING_DST,
+    CALLING_SRC,
+    CANCELLED,
+    COMPLETED,
+    CONNECTED,
+    DST_RING,
+    DURATION,
+    ENDING,
+    FAILED,
+    NEW,
+    SRC_RING,
+    TRANSFERRING,
+    XFER_RING,
+)
 
 # (state, label) -> next state. The table is the documentation (docs/state-machine.md is
 # generated from it). "noted" (record only) is accepted by every non-terminal state.
@@ -108,6 +124,10 @@ class CallMachine(CallRecord):
 
     # ---------------------------------------------------------------------- labelling
     def _label(self, event: ev.CallEvent, leg: Leg | None) -> str:
+        # An event that names a leg has that leg here (``handle`` drops the others).
+        return self._label_call(event) if leg is None else self._label_leg(event, leg)
+
+    def _label_call(self, event: ev.CallEvent) -> str:
         match event:
             case ev.Start():
                 return "start"
@@ -119,6 +139,14 @@ class CallMachine(CallRecord):
                 return "error" if self.state in ACTIVE else "noted"
             case ev.AsteriskLost():
                 return "asterisk_lost" if self.state in ACTIVE else "noted"
+            case ev.PlaybackDone(playback_id=pid) if pid == self.announce_playback:
+                return "announce_done" if self.state == ANNOUNCING else "noted"
+            case ev.TimerFired():
+                return self._label_timer(event)
+        return "noted"
+
+    def _label_leg(self, event: ev.CallEvent, leg: Leg) -> str:
+        match event:
             case ev.LegAnswered():
                 return self._label_answer(leg)
             case ev.LegReady():
@@ -131,10 +159,6 @@ class CallMachine(CallRecord):
                 return "leg_dial_failed" if live else "noted"
             case ev.LegHangup() | ev.LegDestroyed() | ev.LegFailed():
                 return "noted" if leg.gone else self._label_leg_gone(leg)
-            case ev.PlaybackDone(playback_id=pid) if pid == self.announce_playback:
-                return "announce_done" if self.state == ANNOUNCING else "noted"
-            case ev.TimerFired():
-                return self._label_timer(event)
             case ev.DtmfReceived() | ev.TransferRequested():
                 return self._label_transfer_request(event, leg)
         return "noted"
@@ -173,7 +197,7 @@ class CallMachine(CallRecord):
         if self.state == CALLING_SRC and leg.role == DST:
             return "dst_failed"   # simultaneous mode: nobody to connect the origins to
         if self.state == CALLING_SRC:
-            others = [l for l in self.legs_of(SRC) if l.id != leg.id and not l.gone]
+            others = [lg for lg in self.legs_of(SRC) if lg.id != leg.id and not lg.gone]
             return "src_lost" if others else "all_src_failed"
         if self.state == TRANSFERRING and leg.id == self.pending:
             return "transfer_failed"   # the leg being rung: not the party that asked to transfer

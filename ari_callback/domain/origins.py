@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 def ring_all(m: CallMachine, event: ev.Start | ev.Resume, leg: None, now: float) -> list[cmd.Command]:
     out: list[cmd.Command] = []
     for i, target in enumerate(m.plan.srcs):
-        leg = m.new_leg(f"cb-{m.plan.call_id}-src{i}", SRC, target.number, now, index=i)
+        origin = m.new_leg(f"cb-{m.plan.call_id}-src{i}", SRC, target.number, now, index=i)
         # Asterisk's own ring timeout is only a safety net if we die; ours restarts.
         variables = m.leg_variables(SRC)
         if target.endpoint.startswith("PJSIP/"):
             # The phone's own transfer key (REFER) comes to us as ChannelTransfer, so that
             # allow_public_transfer decides, not Asterisk.
             variables["PJSIP_TRANSFER_HANDLING()"] = "ari-only"
-        out.append(cmd.Originate(leg.id, target.endpoint, target.caller_id.header(),
+        out.append(cmd.Originate(origin.id, target.endpoint, target.caller_id.header(),
                                  timeout=limits.safety_timeout(m), formats=target.formats,
                                  variables=variables))
     if m.plan.simultaneous:
@@ -54,6 +54,7 @@ def first_answered(m: CallMachine, event: ev.LegAnswered, leg: Leg, now: float) 
 def answered_to_waiting_destination(m: CallMachine, event: ev.LegAnswered, leg: Leg,
                                     now: float) -> list[cmd.Command]:
     """Simultaneous mode: the destination answered first and waits in the bridge."""
+    assert m.b_party is not None   # this transition needs the destination rung already
     return first_answered(m, event, leg, now) + destination.answered(m, event, m.legs[m.b_party], now)
 
 

@@ -8,9 +8,9 @@ Errors here are the caller's (unknown sound, unknown extension, limits) and carr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from .destinations import ERROR_ID as DESTINATION_REFUSED
 from .destinations import DestinationPolicy

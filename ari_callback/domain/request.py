@@ -49,7 +49,8 @@ class CallbackOptions(BaseModel):
     src_caller_id_name: CallerName | None = None
     src_caller_id_number: Number | None = None
     src_ani: Number | None = Field(None, description="Caller number for external origins, if one of the client's DIDs.")
-    dst_ani: Number | None = Field(None, description="Caller number for an external destination, if one of the client's DIDs.")
+    dst_ani: Number | None = Field(
+        None, description="Caller number for an external destination, if one of the client's DIDs.")
     dst_dtmf: Annotated[StrictStr, Field(pattern=DTMF_RE.pattern)] | None = Field(
         None, description="Digits sent to the destination on answer: 0-9 * # and w (0.5 s) / W (1 s) pauses.")
     transfer_after_dst_hangup: Number | None = Field(

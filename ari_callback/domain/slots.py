@@ -110,7 +110,7 @@ def _window_end(policy: SlotPolicy, now: float) -> float:
 def _grid_slots(hours: OpeningHours, policy: SlotPolicy, start: float, end: float) -> list[tuple[float, float]]:
     """(start, end) of the slots wholly inside open time that start in [start, end)."""
     zone = ZoneInfo(hours.timezone)
-    found = []
+    found: list[tuple[float, float]] = []
     for open_start, open_end in hours.intervals(start, end + policy.seconds):
         last = min(open_end - policy.seconds, math.nextafter(end, -math.inf))
         found.extend((float(t), float(t + policy.seconds))

@@ -17,9 +17,9 @@ key order does not survive every store (PostgreSQL's jsonb sorts keys).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any
 
 from .legs import Leg, TimelineEntry
 from .machine import CallMachine

@@ -120,6 +120,7 @@ def asked(m: CallMachine, event: ev.DtmfReceived | ev.TransferRequested | ev.Tim
           leg: Leg | None, now: float) -> list[cmd.Command]:
     """Blind transfer: the party who asked leaves; the other one is connected to the number."""
     if isinstance(event, ev.TransferRequested):
+        assert leg is not None   # the machine routes a transfer request to the leg that asked
         number, asker = event.number, leg
     else:
         m.timers.pop(m.digits.TIMER, None)
@@ -134,6 +135,7 @@ def digit(m: CallMachine, event: ev.DtmfReceived | ev.TimerFired, leg: Leg | Non
         m.timers.pop(event.name, None)
         m.digits.reset()
         return []
+    assert leg is not None   # a digit always comes from a leg
     if m.digits.feed(leg.id, event.digit):
         return [m.start_timer(m.digits.TIMER, m.digits.INTERDIGIT)]
     return []

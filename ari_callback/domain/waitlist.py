@@ -6,9 +6,10 @@ called back never costs them their place. A retry keeps its place too; its ``due
 says it may not be dialled before its backoff ends.
 
 Estimate: the option's capacity is ``capacity`` servers. Each running attempt frees its server
-at ``started + cycle``, or half a cycle from now once it has overrun the cycle. Then, whenever a server is free, the first callback in order
-that is due takes it (a callback still backing off does not hold up the ones behind it), never
-while the option is closed; it occupies the server for ``cycle_seconds``. A callback's launch
+at ``started + cycle``, or half a cycle from now once it has overrun the cycle. Then, whenever
+a server is free, the first callback in order that is due takes it (a callback still backing
+off does not hold up the ones behind it), never while the option is closed; it occupies the
+server for ``cycle_seconds``. A callback's launch
 time in this simulation is its estimate. ``cycle_seconds`` is a robust average of how long
 recent attempts occupied capacity (start to end); see ``stats_from_history``.
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Awaitable, Callable, Mapping
 
 from ..customer_schema import retry_terms
 from ..domain.customer import ACTIVE, CallOption, RetryTerms
 from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
 from ..domain.snapshot import machine_from_snapshot, plan_from_dict
-from ..store import Claim, Lease, Progress, StoreError
 from ..stats import DispatchStats
+from ..store import Claim, Lease, Progress, StoreError
 from .engine import Engine
 
 log = logging.getLogger("ari_callback.dispatcher")
@@ -192,7 +193,7 @@ class Dispatcher:
             if self.engine.ready():
                 # What ended within the last interval is left to its owner, which is tearing it down.
                 ended_before = self.clock() - self.settings.sweep_interval
-                await self.engine.sweep(lambda ids: self.store.finished_attempts(ids, ended_before))
+                await self.engine.sweep(functools.partial(self.store.finished_attempts, ended_before=ended_before))
 
     async def _cancel_notices(self) -> None:
         """PostgreSQL pushes cancel requests as they commit; the polling above is the backstop."""

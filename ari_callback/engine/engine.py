@@ -10,10 +10,11 @@ bridges live in its own app and are never touched here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
-from typing import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from ..ari import models as ari_models
 from ..ari.client import AriClient
@@ -92,7 +93,7 @@ class Engine:
         self.by_callback[lease.callback_id] = runner
         task = asyncio.create_task(runner.run(first), name=f"call-{call_id}")
         self._tasks.add(task)
-        task.add_done_callback(lambda t, r=runner: self._finished(r, t))
+        task.add_done_callback(functools.partial(self._finished, runner))
         return runner
 
     def _finished(self, runner: CallRunner, task: asyncio.Task[None]) -> None:

@@ -9,9 +9,9 @@ request already did it (our ids make creates idempotent); anything else is repor
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from ..ari.client import AriClient
 from ..ari.errors import AriError, AriOutcomeUnknown
@@ -196,7 +196,7 @@ async def snapshot(ari: AriClient, app: str) -> AsteriskState:
                          frozenset(application.get("bridge_ids", [])),
                          frozenset(c.id for c in channels if c.state == "Up"),
                          frozenset(c.id for c in channels if c.dialplan.app_name == "Stasis"),
-                         _epoch(((info.get("status") or {}).get("startup_time"))))
+                         _epoch((info.get("status") or {}).get("startup_time")))
 
 
 def _epoch(iso: object) -> float | None:

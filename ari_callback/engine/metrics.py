@@ -44,7 +44,7 @@ class StepTimes:
         machine step and store write done, ARI requests answered."""
         parts = (taken - arrived, stored - taken, sent - stored)
         self._ring.append(parts)
-        for name, seconds in zip(PARTS, (sum(parts), *parts)):
+        for name, seconds in zip(PARTS, (sum(parts), *parts), strict=True):
             self.histograms[name].observe(seconds)
 
     def clear(self) -> None:

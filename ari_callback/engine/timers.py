@@ -5,7 +5,7 @@ firing that was already queued carries an old token, which the machine ignores."
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 from ..domain import events as ev
 

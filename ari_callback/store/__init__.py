@@ -2,8 +2,17 @@
 migrations applied at every start."""
 
 from .callbacks import CallbackStore
-from .db import (DuplicateCallback, LeaseLost, LimitReached, PaceReached, PendingCallback, StoreError,
-                 StoreUnavailable, migrate, open_engine)
+from .db import (
+                 DuplicateCallback,
+                 LeaseLost,
+                 LimitReached,
+                 PaceReached,
+                 PendingCallback,
+                 StoreError,
+                 StoreUnavailable,
+                 migrate,
+                 open_engine,
+)
 from .records import Admission, AttemptView, CallbackView, Claim, Lease, NewCallback, Progress
 
 __all__ = ["Admission", "AttemptView", "CallbackStore", "CallbackView", "Claim", "DuplicateCallback", "PendingCallback",

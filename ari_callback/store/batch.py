@@ -13,7 +13,8 @@ fails as a whole (the database away) fails every step in it, each caller retryin
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,7 +62,7 @@ class StepBatcher:
         except Exception as exc:   # the transaction as a whole: every step in it failed
             outcomes = [exc] * len(batch)
             self.failed_steps += len(batch)
-        for (_, done), outcome in zip(batch, outcomes):
+        for (_, done), outcome in zip(batch, outcomes, strict=True):
             if done.done():
                 continue
             if outcome is None:

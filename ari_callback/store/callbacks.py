@@ -7,31 +7,42 @@ to the one that finishes it (``client_usage``), so limits hold across instances.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, Callable
+from typing import Any
 
-from sqlalchemy import Select, exc as sa_exc, func, select, update
+from sqlalchemy import Select, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .api_keys import ApiKeyQueries
-from .db import (DuplicateCallback, LimitReached, PaceReached, PendingCallback, StoreError, StoreUnavailable,
-                 migrate, open_engine, translated)
+from .batch import StepBatcher
+from .db import (
+    DuplicateCallback,
+    LimitReached,
+    PaceReached,
+    PendingCallback,
+    StoreError,
+    StoreUnavailable,
+    migrate,
+    open_engine,
+    translated,
+)
 from .deliveries import DeliveryQueries
 from .dispatch import DispatchQueries
+from .history import HistoryQuery, history_filters
 from .idempotency import IdempotencyQueries, IdempotencyRecord
 from .integrity import DatabaseFile
-from .history import HistoryQuery, history_filters
+from .notify import listen_for_cancels, notify_cancel
+from .profiles import ProfileWrites
+from .progress import ProgressWrites, write_step
+from .reads import load_attempts
+from .records import Admission, AttemptView, CallbackView, NewCallback
+from .sql import dialect_insert, event, release_usage, write_events
+from .tables import DIALLING, FINISHED, WAITING, callbacks, client_usage
 from .variables import VariableQueries
 from .waitlist import WaitlistQueries
 from .writer import Writer
-from .notify import listen_for_cancels, notify_cancel
-from .profiles import ProfileWrites
-from .batch import StepBatcher
-from .progress import ProgressWrites, write_step
-from .records import Admission, CallbackView, NewCallback
-from .reads import load_attempts
-from .sql import dialect_insert, event, release_usage, write_events
-from .tables import DIALLING, FINISHED, WAITING, callbacks, client_usage
 
 __all__ = ["CallbackStore", "CallbackView", "DuplicateCallback", "IdempotencyRecord", "LimitReached", "StoreError",
            "StoreUnavailable"]
@@ -123,8 +134,8 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                     raise DuplicateCallback(f"callback {new.id!r} exists already")
                 # A customer callback's first event says whom to tell and how (an SMS gateway
                 # behind a webhook needs the number and the opt-in); later ones name the callback.
-                customer = ({"option": new.option_sid, "number": new.number, "sms": bool(new.request.get("sms"))}
-                            if new.option_sid else {})
+                customer: dict[str, Any] = ({"option": new.option_sid, "number": new.number,
+                                             "sms": bool(new.request.get("sms"))} if new.option_sid else {})
                 await write_events(conn, [event(new.created_at, new.client_id, new.id, "callback",
                                                 new.status, due_at=new.due_at, **customer)])
 

@@ -7,9 +7,9 @@ import asyncio
 import json
 import sqlite3
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -235,7 +235,9 @@ def _upgrade(conn: Connection) -> None:
 def _raw_pragma(conn: Connection, pragma: str) -> None:
     # Straight on the driver connection: through SQLAlchemy the statement would open a
     # transaction first, and these pragmas do nothing (or fail) inside one.
-    cursor = conn.connection.dbapi_connection.cursor()
+    driver = conn.connection.dbapi_connection
+    assert driver is not None   # a checked-out connection has its driver connection
+    cursor = driver.cursor()
     try:
         cursor.execute(f"PRAGMA {pragma}")
     finally:

@@ -11,7 +11,8 @@ which still carries the old token, is refused (``progress.holds``).
 from __future__ import annotations
 
 import uuid
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -161,8 +162,8 @@ async def start_attempts(conn: AsyncConnection, claimed: Any, instance: str, now
     await conn.execute(attempts.insert(), new)
     await write_events(conn, [event(now, row["client_id"], row["id"], "callback", DIALLING, attempt["id"],
                                     attempt=row["attempts"], instance=instance)
-                              for row, attempt in zip(claimed, new)])
-    return [_claim(row, _fresh_attempt(attempt), adopted=False) for row, attempt in zip(claimed, new)]
+                              for row, attempt in zip(claimed, new, strict=True)])
+    return [_claim(row, _fresh_attempt(attempt), adopted=False) for row, attempt in zip(claimed, new, strict=True)]
 
 
 def _fresh_attempt(row: dict[str, Any]) -> AttemptView:

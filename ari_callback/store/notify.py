@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
@@ -33,7 +33,7 @@ async def listen_for_cancels(url: URL, on_cancel: Callable[[str], None]) -> None
     failure. Returns at once for a database without notifications (SQLite)."""
     if url.get_backend_name() != "postgresql":
         return
-    import asyncpg   # only PostgreSQL installs need it
+    import asyncpg  # only PostgreSQL installs need it
 
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     while True:
@@ -44,7 +44,7 @@ async def listen_for_cancels(url: URL, on_cancel: Callable[[str], None]) -> None
             await asyncio.sleep(RECONNECT_PAUSE_S)
             continue
         lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
+        conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
         try:
             await conn.add_listener(CANCEL_CHANNEL, lambda _c, _pid, _ch, payload: on_cancel(payload))
             await lost.wait()

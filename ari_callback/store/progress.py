@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import exists, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .batch import StepBatcher

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
-from typing import Sequence
 
 from sqlalchemy import Table, case, select
 from sqlalchemy.ext.asyncio import AsyncConnection

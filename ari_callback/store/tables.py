@@ -14,8 +14,21 @@ migrated database with these tables).
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Double, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
 
 # Deterministic constraint names: Alembic's batch mode on SQLite recreates tables and can only
 # drop or alter a constraint it can name.

@@ -70,7 +70,7 @@ class TriggerChannel:
             return None
         try:
             event = await asyncio.wait_for(self.events.get(), remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         if isinstance(event, (ari.StasisEnd, ari.ChannelHangupRequest, ari.ChannelDestroyed)):
             self.gone = True

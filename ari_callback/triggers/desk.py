@@ -71,7 +71,7 @@ class TriggerDesk:
         log.info("trigger on %s (%s): %s", channel.id, channel.channel.caller.number, args)
         try:
             result = await asyncio.wait_for(self._outcome(channel, args), self.context.settings.max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result = _failed(Reason.TIMED_OUT)
         except ChannelGone:
             result = None
@@ -79,7 +79,7 @@ class TriggerDesk:
             if result is not None and not channel.gone:
                 await asyncio.wait_for(channel.hand_back(result), HAND_BACK_S)
                 log.info("trigger on %s handed back: %s", channel.id, result)
-        except (ChannelGone, asyncio.TimeoutError):
+        except (TimeoutError, ChannelGone):
             pass
         except AriError as exc:
             log.warning("trigger on %s: could not hand the channel back: %s", channel.id, exc)
@@ -133,7 +133,7 @@ class TriggerDesk:
         for channel in pending:
             try:
                 await asyncio.wait_for(channel.hand_back(_failed("shutdown")), grace)
-            except (ChannelGone, AriError, asyncio.TimeoutError):
+            except (TimeoutError, ChannelGone, AriError):
                 pass
 
 

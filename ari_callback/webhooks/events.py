@@ -9,8 +9,9 @@ sent again, says what was true when it happened.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 # Attempt states (domain.states) as the events a receiver cares about; ``previous`` tells the
 # two ways into some states apart.
@@ -43,7 +44,7 @@ def event_type(kind: str, status: str, previous: str | None) -> str:
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def legs_at(legs: Iterable[Mapping[str, Any]], at: float) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -84,7 +84,7 @@ class Observer:
                     raise AssertionError(f"no matching event within {timeout} s")
                 try:
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     def phone_reports(self, mark: int = 0, action: str | None = None) -> list[dict]:

@@ -39,8 +39,8 @@ async def finished(api: httpx.AsyncClient, call_id: str, timeout: float = 40.0,
 
 
 def leg(record: dict, role: str, index: int = 0) -> dict:
-    found = [l for l in record["legs"] if l["role"] == role and l["index"] == index]
-    assert found, f"no {role}{index} leg in {[l['id'] for l in record['legs']]}"
+    found = [lg for lg in record["legs"] if lg["role"] == role and lg["index"] == index]
+    assert found, f"no {role}{index} leg in {[lg['id'] for lg in record['legs']]}"
     return found[0]
 
 
@@ -56,5 +56,5 @@ def attempt_id(record: dict) -> str:
 
 def leg_id(record: dict, role: str, index: int = 0) -> str | None:
     """The id of a leg of the latest attempt, or None while it does not exist yet."""
-    found = [l["id"] for l in record["legs"] if l["role"] == role and l["index"] == index]
+    found = [lg["id"] for lg in record["legs"] if lg["role"] == role and lg["index"] == index]
     return found[0] if found else None

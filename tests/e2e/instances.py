@@ -59,7 +59,7 @@ async def all_final(server: Server, callback_ids: list[str], timeout: float,
     pending, done = list(callback_ids), {}
     while pending:
         records = await asyncio.gather(*(fetch(cid) for cid in pending))
-        for cid, record in zip(pending, records):
+        for cid, record in zip(pending, records, strict=True):
             if record.get("finished"):
                 done[cid] = record
         pending = [cid for cid in pending if cid not in done]

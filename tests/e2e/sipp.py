@@ -124,7 +124,7 @@ class SippPhone:
         return f"PJSIP/sipp-trunk/sip:{self.port}@{HOST}:{self.port}"
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "SippPhone":
+    def start(self) -> SippPhone:
         self._dir = tempfile.TemporaryDirectory(prefix=f"sipp-{self.port}-")
         d = Path(self._dir.name)
         self.message_file = d / "messages.log"
@@ -200,7 +200,7 @@ class SippPhone:
             self._dir.cleanup()
             self._dir = None
 
-    def __enter__(self) -> "SippPhone":
+    def __enter__(self) -> SippPhone:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -20,8 +20,8 @@ async def test_given_one_origin_when_both_answer_and_dst_hangs_up_then_completed
     assert src["answered_at"] and dst["answered_at"]
     assert dst["cause"] == 16 and src["cause"] == 16
     assert 1.5 < record["duration"] < 4.0   # 6002 hangs up 2 s after answering
-    for leg_id in (src["id"], dst["id"]):
-        assert {"leg_created", "answered", "ended"} <= set(kinds(record, leg_id))
+    for one_leg in (src["id"], dst["id"]):
+        assert {"leg_created", "answered", "ended"} <= set(kinds(record, one_leg))
     assert "hangup_requested" in kinds(record, src["id"])   # we hung the origin up
 
 
@@ -59,7 +59,7 @@ async def test_given_busy_origin_when_called_then_failed_src_busy_and_nothing_di
     call_id = await place(api, src=["3001"], dst="1001")
     record = await finished(api, call_id)
     assert (record["status"], record["status_detail"]) == ("failed", "src_busy")
-    assert [l["role"] for l in record["legs"]] == ["src"]
+    assert [lg["role"] for lg in record["legs"]] == ["src"]
 
 
 async def test_given_origin_never_answers_when_ring_limit_passes_then_failed_src_no_answer(api):
@@ -112,12 +112,12 @@ async def test_given_connected_call_when_cancelled_then_both_legs_hung_up(api):
     assert (await api.post(f"/v1/callbacks/{call_id}/cancel")).status_code == 202
     record = await finished(api, call_id)
     assert (record["status"], record["ended_by"]) == ("cancelled", "cancel")
-    assert all(l["ended_at"] for l in record["legs"])
+    assert all(lg["ended_at"] for lg in record["legs"])
 
 
 async def test_given_ringing_destination_then_origin_bridged_before_dst_is_dialled(api, ari):
     call_id = await place(api, src=["1001"], dst="2001", wait_for_pickup=3)
-    record = await wait_until(api, call_id, 
+    record = await wait_until(api, call_id,
                               lambda v: leg_id(v, "dst") is not None and "ringing" in kinds(v, leg_id(v, "dst")))
     attempt = attempt_id(record)   # channel and bridge ids are the attempt's, not the callback's
     bridge = await ari.get_bridge(f"cb-{attempt}")

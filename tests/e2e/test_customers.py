@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import yaml
@@ -108,7 +108,7 @@ async def test_given_a_busy_customer_then_retried_by_policy_and_each_attempt_rec
 
 
 async def test_given_a_scheduled_callback_then_it_fires_on_time(api):
-    start = datetime.fromtimestamp(time.time() + 4, timezone.utc).replace(microsecond=0)
+    start = datetime.fromtimestamp(time.time() + 4, UTC).replace(microsecond=0)
     asked = await _ask(api, "sched", "6002", start_at=start.isoformat())
     assert asked["status"] == "scheduled"
     await asyncio.sleep(2)

@@ -33,7 +33,7 @@ async def test_given_dst_dtmf_when_dst_answers_then_phone_receives_digits_with_p
     digits = _reports(observer, mark, call_id, "dtmf")
     assert [d["digit"] for d in digits] == ["1", "2", "3", "#"]
     t = [d["_timestamp"] for d in digits]
-    gaps = [(b - a).total_seconds() for a, b in zip(t, t[1:])]
+    gaps = [(b - a).total_seconds() for a, b in zip(t, t[1:], strict=False)]
     # 100 ms tone + 100 ms gap per digit; w adds 0.5 s, W adds 1 s (asterisk-ari-facts.md §5).
     # The phone reports through a Read() loop: a digit arriving while the previous report is
     # sent waits in the queue, so a gap can shrink by up to ~0.15 s. The pauses stand out.
@@ -167,8 +167,8 @@ async def test_given_pbx_shape_when_posting_then_call_api_id_and_history(api):
     assert history.status_code == 200, history.text
     h = history.json()
     assert (h["status"], h["hangup_first"]) == ("completed", "dst")
-    assert [l["role"] for l in h["legs"]] == ["src", "dst"]
-    assert [(a["number"], a["state"], [l["role"] for l in a["legs"]]) for a in h["attempts"]] == [
+    assert [lg["role"] for lg in h["legs"]] == ["src", "dst"]
+    assert [(a["number"], a["state"], [lg["role"] for lg in a["legs"]]) for a in h["attempts"]] == [
         (1, "completed", ["src", "dst"])]
     other = await api.get(f"/client/other/call_history/{body['call_id']}")
     assert (other.status_code, other.json()["error_id"]) == (404, "client_not_found")

@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-
 from ari_callback.store import CallbackStore
 from tests.pg_server import fresh_database
 

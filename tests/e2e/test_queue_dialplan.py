@@ -13,20 +13,28 @@ may join. The test app subscribes to everything so it sees the agents' TestPhone
 from __future__ import annotations
 
 import asyncio
-import math
 import contextlib
 import io
+import math
 import subprocess
 import time
 import wave
 from array import array
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from ari_callback.ari.client import AriClient
-from ari_callback.ari.models import (Channel, ChannelDestroyed, ChannelStateChange, ChannelUserevent, Dial,
-                                     Event, PlaybackFinished, StasisStart)
+from ari_callback.ari.models import (
+    Channel,
+    ChannelDestroyed,
+    ChannelStateChange,
+    ChannelUserevent,
+    Dial,
+    Event,
+    PlaybackFinished,
+    StasisStart,
+)
 from ari_callback.ari.stream import EventStream
 
 from .conftest import CONTAINER

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import time
-
 from collections import Counter
 from pathlib import Path
 

@@ -75,8 +75,8 @@ async def sip_call(api, scenario: str, role: str, *, others: tuple[str, ...] = (
 def describe(run: SipRun) -> str:
     """What a failed assertion shows: the outcome, each leg and the timeline."""
     r = run.record
-    legs = [(l["id"].rsplit("-", 1)[-1], l["cause"], l["sip_code"], l["hangup_reason"], l["outcome"])
-            for l in r["legs"]]
+    legs = [(lg["id"].rsplit("-", 1)[-1], lg["cause"], lg["sip_code"], lg["hangup_reason"], lg["outcome"])
+            for lg in r["legs"]]
     timeline = [(e["offset"], (e["leg"] or "").rsplit("-", 1)[-1], e["kind"], e["detail"]) for e in r["timeline"]]
     return (f"{r['status']}/{r['status_detail']} ended_by={r['ended_by']} legs={legs} "
             f"timeline={timeline} sipp={run.exit_code} {run.trace()} {run.errors}")
@@ -108,7 +108,7 @@ async def _src_refuses(api, scenario: str, detail: str, cause: int, sip_code: in
     assert (src["cause"], src["sip_code"], src["answered_at"]) == (cause, sip_code, None), describe(run)
     assert src["hangup_reason"] == "" and "hangup_requested" not in kinds(record), describe(run)  # the phone ended it
     assert {"leg_created", "hangup", "ended"} <= set(kinds(record, src["id"])), describe(run)
-    assert [l["role"] for l in record["legs"]] == ["src"], describe(run)
+    assert [lg["role"] for lg in record["legs"]] == ["src"], describe(run)
     assert run.exit_code == 0 and run.sent_codes()[-1] == sip_code, describe(run)
 
 

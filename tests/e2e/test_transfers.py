@@ -70,7 +70,7 @@ async def test_given_sip_phone_refers_when_public_transfer_off_and_external_then
         call_id = await place(api, src=[phone.number], dst="1001", allow_public_transfer=False)
         record = await finished(api, call_id, timeout=30)
         await asyncio.to_thread(phone.wait, 15)
-    assert [l["role"] for l in record["legs"]] == ["src", "dst"]
+    assert [lg["role"] for lg in record["legs"]] == ["src", "dst"]
     assert "transfer_requested" in kinds(record) and "transfer" not in kinds(record)
     assert (record["status"], record["ended_by"]) == ("completed", "src")
 
@@ -86,7 +86,7 @@ async def test_given_two_origins_answering_together_then_exactly_one_is_bridged(
                    if e.bridge.id == f"cb-{attempt_id(record)}" and e.channel is not None}
         srcs = {cid for cid in entered if "-src" in cid}
         assert len(srcs) == 1, entered
-        loser = [l for l in record["legs"] if l["role"] == "src" and l["id"] not in srcs][0]
+        loser = [lg for lg in record["legs"] if lg["role"] == "src" and lg["id"] not in srcs][0]
         assert loser["hangup_reason"] == "answered_elsewhere" and loser["cause"] == 26
 
 

@@ -13,7 +13,8 @@ import contextlib
 import json
 import time
 from collections import Counter
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest

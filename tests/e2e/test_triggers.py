@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -26,7 +26,7 @@ OBSERVER = "cb-observer"
 def _later_hours() -> str:
     """An hour that starts 3 hours from now (UTC): requests wait in the waitlist, are never
     dialled during the test, and still get a forecast (position and wait) from the opening."""
-    start = (datetime.now(timezone.utc).hour + 3) % 24
+    start = (datetime.now(UTC).hour + 3) % 24
     return f"{start:02d}:00-{start + 1:02d}:00" if start < 23 else "23:00-24:00"
 
 

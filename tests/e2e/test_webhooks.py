@@ -187,4 +187,5 @@ async def test_given_two_instances_on_postgresql_then_each_event_is_sent_by_one_
         by_event.setdefault(got.event["id"], []).append(got)
     for tries in by_event.values():   # never two instances sending one event at once
         tries.sort(key=lambda r: r.started)
-        assert all(a.at <= b.started for a, b in zip(tries, tries[1:])), [(r.started, r.at) for r in tries]
+        assert all(a.at <= b.started for a, b in zip(tries, tries[1:], strict=False)), [
+            (r.started, r.at) for r in tries]

@@ -18,8 +18,9 @@ import asyncio
 import enum
 import inspect
 import json
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 from ari_callback.ari.errors import AriOutcomeUnknown, AriRequestNotSent
 from ari_callback.ari.models import RestResponse

@@ -20,8 +20,9 @@ import itertools
 import json
 import re
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timezone
+from typing import Any
 from urllib.parse import unquote
 
 from ari_callback.ari.transport import AriRequest, AriResponse
@@ -39,7 +40,7 @@ def _error(status: int, message: str) -> AriResponse:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
 class FakeAsterisk:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 
@@ -25,8 +25,8 @@ from ari_callback.store import CallbackStore
 from ari_callback.webhooks.deliverer import Deliverer, delivery_settings, plan_deliveries, webhooks_of
 from ari_callback.webhooks.service import WebhookService
 
-from .fonolo_app import (OPEN, OTHER_SID, OTHER_TOKEN, SID, TOKEN, Dispatcher, Engine, _migrated_copy,
-                         settings as fonolo_settings)
+from .fonolo_app import OPEN, OTHER_SID, OTHER_TOKEN, SID, TOKEN, Dispatcher, Engine, _migrated_copy
+from .fonolo_app import settings as fonolo_settings
 
 CONFIG_KEY, CONFIG_READ_KEY = "acme-config-key", "acme-config-read-key"
 READ_SID, READ_TOKEN = "AC" + "e" * 32, "e" * 64          # acme's read-only Fonolo account

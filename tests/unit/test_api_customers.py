@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ from ari_callback.config import Settings
 from ari_callback.customers import CustomerService
 from ari_callback.store import CallbackStore
 
-NOW = datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc).timestamp()   # a Monday, 10:00 in Toronto
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC).timestamp()   # a Monday, 10:00 in Toronto
 PROFILE = {"name": "Support", "sms": True, "scheduling": True, "timezone": "America/Toronto",
            "options": {"sales": {"name": "Sales", "queue": "sales", "capacity": 1,
                                  "hours": {"mon-fri": "09:00-17:00"}, "slots": {"slot_minutes": 30}},

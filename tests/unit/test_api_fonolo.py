@@ -9,8 +9,22 @@ import pytest
 from sqlalchemy import update
 
 from ari_callback.store.tables import callbacks
-from tests.unit.fonolo_app import (CLOSED, NIGHT, OPEN, OTHER_SID, OTHER_TOKEN, PAUSED, PROFILE, Q_CHOICE, Q_TEXT, Q_YES, SID,
-                                   TOKEN, built, client)
+from tests.unit.fonolo_app import (
+    CLOSED,
+    NIGHT,
+    OPEN,
+    OTHER_SID,
+    OTHER_TOKEN,
+    PAUSED,
+    PROFILE,
+    Q_CHOICE,
+    Q_TEXT,
+    Q_YES,
+    SID,
+    TOKEN,
+    built,
+    client,
+)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -10,9 +10,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
@@ -147,7 +147,8 @@ async def test_given_deep_json_in_seed_003_and_fonolo_then_their_own_envelopes(b
                                 headers={"Content-Type": "text/plain"})   # parsed as JSON whatever it says
         assert (status.status_code, status.json()["error_id"]) == (422, "too_deep")
     async with client(built.app, auth=(SID, TOKEN)) as fonolo:
-        deep = await fonolo.post("/3.0/callback", content=deep_object(5000), headers={"Content-Type": "application/json"})
+        deep = await fonolo.post("/3.0/callback", content=deep_object(5000),
+                                 headers={"Content-Type": "application/json"})
     assert deep.status_code == 400   # the contract's 400 for bad parameters
     assert deep.json()["head"]["status"] == 500 and deep.json()["data"]["error_id"] == "too_deep"
 

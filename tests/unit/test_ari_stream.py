@@ -11,7 +11,8 @@ import logging
 import re
 import socket
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect

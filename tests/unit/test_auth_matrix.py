@@ -243,8 +243,9 @@ async def test_given_a_route_added_without_auth_then_the_matrix_fails(two_client
 
 
 async def test_given_a_route_the_matrix_cannot_reach_then_it_says_so(two_clients):
-    from ari_callback.api.auth import client_id
     from fastapi import Depends
+
+    from ari_callback.api.auth import client_id
 
     app = two_clients.app
 

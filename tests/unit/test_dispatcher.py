@@ -18,7 +18,8 @@ from ari_callback.store import CallbackStore, NewCallback
 
 from .store_helpers import ME, OTHER, PBX
 
-DIALING = DialingPolicy(trunks={"p": Trunk("p", "Local/{number}@test-phones")}, routes=(Route(re.compile(r"\d+"), "p"),))
+DIALING = DialingPolicy(trunks={"p": Trunk("p", "Local/{number}@test-phones")},
+                        routes=(Route(re.compile(r"\d+"), "p"),))
 
 
 class Engine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_given_calling_hours_in_the_customers_zone_then_a_retry_waits_for_both_t
 
     from ari_callback.domain.hours import OpeningHours
     from ari_callback.domain.retry import RetryPolicy
-    utc = lambda *p: datetime(*p, tzinfo=timezone.utc).timestamp()   # noqa: E731
+    utc = lambda *p: datetime(*p, tzinfo=UTC).timestamp()   # noqa: E731
     option_hours = OpeningHours.parse("America/Toronto", {"daily": "08:00-22:00"})
     # The customer is in Vancouver: 09:00-20:00 there is 17:00-04:00 UTC (winter, UTC-8).
     calling = OpeningHours.parse("America/Vancouver", {"daily": "09:00-20:00"})

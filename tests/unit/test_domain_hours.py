@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +17,7 @@ HOUR = 3600
 
 
 def utc(*parts: int) -> float:
-    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+    return datetime(*parts, tzinfo=UTC).timestamp()
 
 
 def on(day: date, spans: str | list[str], tz: str) -> OpeningHours:
@@ -136,7 +136,7 @@ def test_given_a_local_time_then_local_to_utc_applies_the_dst_rule(local, tz, ex
 
 def test_given_an_aware_datetime_then_local_to_utc_refuses_it():
     with pytest.raises(ValueError, match="naive"):
-        local_to_utc(datetime(2026, 1, 1, tzinfo=timezone.utc), "UTC")
+        local_to_utc(datetime(2026, 1, 1, tzinfo=UTC), "UTC")
 
 
 @pytest.mark.parametrize("day, spans, tz, expected", [
@@ -289,7 +289,7 @@ def test_property_intervals_are_sorted_disjoint_bounded_and_agree_with_is_open(h
     found = hours.intervals(start, end)
     for s, e in found:
         assert start <= s < e <= end
-    for (_, e1), (s2, _) in zip(found, found[1:]):
+    for (_, e1), (s2, _) in zip(found, found[1:], strict=False):
         assert e1 < s2   # touching intervals are merged
     for fraction in samples:
         x = start + fraction * length

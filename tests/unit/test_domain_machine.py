@@ -83,7 +83,7 @@ def calling_dst(**options) -> Call:
     call = started(**options)
     call(ev.LegAnswered(SRC0))
     if call.plan.announce_media:
-        call(ev.PlaybackDone(f"cb-t-pb1"))
+        call(ev.PlaybackDone("cb-t-pb1"))
     call(ev.LegReady(DST))
     assert call.state == "calling_dst"
     return call
@@ -626,7 +626,7 @@ def test_given_transfer_used_when_the_transfer_target_hangs_up_then_no_second_tr
     assert hangups(out) == [(SRC0, "normal")] and not of(cmd.CreateLeg, out)
     assert call.state == "ending"
     call.destroy_all()
-    assert call.state == "completed" and [l.role for l in call.m.legs.values()] == ["src", "dst", "xfer"]
+    assert call.state == "completed" and [lg.role for lg in call.m.legs.values()] == ["src", "dst", "xfer"]
 
 
 def test_given_both_transfers_then_each_used_once():

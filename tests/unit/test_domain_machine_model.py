@@ -30,8 +30,21 @@ from ari_callback.domain import events as ev
 from ari_callback.domain.machine import CallMachine, IllegalTransition
 from ari_callback.domain.plan import CallerId, ClientPolicy, DialingPolicy, Route, Trunk, make_plan
 from ari_callback.domain.request import CallbackRequest
-from ari_callback.domain.states import (ALL_STATES, ANNOUNCE, ANNOUNCING, CALLING_DST, CALLING_SRC, CONNECTED,
-                                        DST_RING, DURATION, ENDING, SRC_RING, TERMINAL, TRANSFERRING, XFER_RING)
+from ari_callback.domain.states import (
+    ALL_STATES,
+    ANNOUNCE,
+    ANNOUNCING,
+    CALLING_DST,
+    CALLING_SRC,
+    CONNECTED,
+    DST_RING,
+    DURATION,
+    ENDING,
+    SRC_RING,
+    TERMINAL,
+    TRANSFERRING,
+    XFER_RING,
+)
 
 DIALING = DialingPolicy(trunks={"phones": Trunk("phones", "Local/{number}@test-phones"),
                                 "out": Trunk("out", "Local/{n}@test-phones", external=True)},
@@ -166,7 +179,8 @@ class FakeAsterisk:
 
     def anything(self) -> list:
         """Any event at all: duplicates, out of order, stale, for legs in any state, not ours."""
-        out: list = [ev.Start(), ev.Resume(), ev.Cancel(), ev.Cancel(), ev.Cancel(), ev.BridgeFailed("gone"), ev.PlaybackDone("cb-m-pb99"),
+        out: list = [ev.Start(), ev.Resume(), ev.Cancel(), ev.Cancel(), ev.Cancel(), ev.BridgeFailed("gone"),
+                     ev.PlaybackDone("cb-m-pb99"),
                      ev.LegAnswered("cb-m-dst;2"), ev.LegDestroyed("cb-m-src0;2", 17), ev.LegReady("cb-x-dst"),
                      ev.TimerFired("xfer_digits", 10_000)]
         for leg in self.created:

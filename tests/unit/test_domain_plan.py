@@ -7,8 +7,18 @@ from types import MappingProxyType
 
 import pytest
 
-from ari_callback.domain.plan import (CallerId, ClientPolicy, DialingPolicy, Extension, PlanError, Route, Trunk,
-                                      is_external, make_plan, route_number)
+from ari_callback.domain.plan import (
+    CallerId,
+    ClientPolicy,
+    DialingPolicy,
+    Extension,
+    PlanError,
+    Route,
+    Trunk,
+    is_external,
+    make_plan,
+    route_number,
+)
 from ari_callback.domain.request import CallbackRequest
 
 PHONES = Trunk("phones", "Local/{number}@test-phones")

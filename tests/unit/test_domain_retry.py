@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +13,7 @@ from ari_callback.domain.retry import RetryPolicy, next_attempt, retry_class
 
 
 def utc(*parts: int) -> float:
-    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+    return datetime(*parts, tzinfo=UTC).timestamp()
 
 
 POLICY = RetryPolicy()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ NONE: dict[float, int] = {}
 
 
 def utc(*parts: int) -> float:
-    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+    return datetime(*parts, tzinfo=UTC).timestamp()
 
 
 OFFICE = OpeningHours.parse("UTC", {"mon-fri": "09:00-17:00"})
@@ -77,7 +77,7 @@ def test_given_min_notice_then_slots_starting_sooner_are_not_offered():
 def test_given_days_ahead_then_slots_stop_that_much_real_time_from_now():
     found = slots(OFFICE, SlotPolicy(days_ahead=3), utc(2026, 3, 9, 12), NONE)
     assert found[-1].start == utc(2026, 3, 12, 11, 45)
-    assert {datetime.fromtimestamp(s, timezone.utc).day for s in starts(found)} == {9, 10, 11, 12}
+    assert {datetime.fromtimestamp(s, UTC).day for s in starts(found)} == {9, 10, 11, 12}
 
 
 def test_given_bookings_then_available_counts_down_and_full_slots_stay_listed():

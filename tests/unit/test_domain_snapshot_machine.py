@@ -17,8 +17,14 @@ from hypothesis import strategies as st
 from ari_callback.domain import events as ev
 from ari_callback.domain.legs import Leg
 from ari_callback.domain.machine import CallMachine, IllegalTransition
-from ari_callback.domain.snapshot import (_LEG_FIELDS, _MACHINE_FIELDS, leg_from_dict, leg_to_dict, machine_from_snapshot,
-                                          machine_snapshot)
+from ari_callback.domain.snapshot import (
+    _LEG_FIELDS,
+    _MACHINE_FIELDS,
+    leg_from_dict,
+    leg_to_dict,
+    machine_from_snapshot,
+    machine_snapshot,
+)
 from ari_callback.domain.states import TERMINAL
 
 from .test_domain_machine_model import DIGITS, FakeAsterisk, plans

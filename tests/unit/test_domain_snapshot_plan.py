@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ari_callback.domain.plan import (CallerId, CallPlan, ClientPolicy, DialingPolicy, Route, SrcTarget, Trunk,
-                                      make_plan)
+from ari_callback.domain.plan import CallerId, CallPlan, ClientPolicy, DialingPolicy, Route, SrcTarget, Trunk, make_plan
 from ari_callback.domain.request import CallbackRequest
 from ari_callback.domain.snapshot import plan_from_dict, plan_to_dict
 

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import time as clock
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ari_callback.domain.hours import OpeningHours
-from ari_callback.domain.waitlist import (Finished, Forecast, QueueStats, Waiting, capped_mean, forecast, order,
-                                          stats_from_history)
+from ari_callback.domain.waitlist import (
+    Finished,
+    Forecast,
+    QueueStats,
+    Waiting,
+    capped_mean,
+    forecast,
+    order,
+    stats_from_history,
+)
 
 
 def utc(*parts: int) -> float:
-    return datetime(*parts, tzinfo=timezone.utc).timestamp()
+    return datetime(*parts, tzinfo=UTC).timestamp()
 
 
 NOW = utc(2026, 3, 9, 10)   # a Monday

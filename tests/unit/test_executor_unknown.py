@@ -6,7 +6,7 @@ from ari_callback.ari.client import AriClient
 from ari_callback.domain import commands as cmd
 from ari_callback.domain import events as ev
 from ari_callback.engine.executor import Executor
-from tests.fakes.ari import Fault, FakeTransport
+from tests.fakes.ari import FakeTransport, Fault
 from tests.fakes.asterisk import FakeAsterisk
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -103,13 +102,13 @@ def check(m: CallMachine, fake: FakeAsterisk, before_state: str, commands: list)
     if m.state == ENDING and before_state != ENDING:
         live = [leg.id for leg in m.legs.values() if not leg.leaving]
         assert not live, f"ending without hanging up {live}"
-    ringing = [l for l in m.legs.values() if l.role != "src" and not l.answered and not l.leaving]
+    ringing = [lg for lg in m.legs.values() if lg.role != "src" and not lg.answered and not lg.leaving]
     assert len(ringing) <= 1, f"two destination/transfer legs rung at once: {ringing}"
 
 
 def snapshot(m: CallMachine) -> tuple:
-    return m.state, tuple((l.id, l.answered_at, l.hangup_requested_at, l.hangup_at, l.ended_at)
-                          for l in m.legs.values())
+    return m.state, tuple((lg.id, lg.answered_at, lg.hangup_requested_at, lg.hangup_at, lg.ended_at)
+                          for lg in m.legs.values())
 
 
 def step(m: CallMachine, fake: FakeAsterisk, event, now: float) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import httpx
 import pytest
@@ -22,7 +22,7 @@ from ari_callback.store import CallbackStore
 
 from .fonolo_app import _migrated_copy
 
-NOW = datetime(2026, 12, 7, 15, 0, tzinfo=timezone.utc).timestamp()   # a Monday, 10:00 in Toronto
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC).timestamp()   # a Monday, 10:00 in Toronto
 SITE = "https://www.example.com"
 OPTIONS = {"sales": {"name": "Sales", "queue": "sales-q", "capacity": 1, "hours": {"mon-fri": "09:00-17:00"},
                      "slots": {"slot_minutes": 30}},

@@ -18,8 +18,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import delete, func, select, text
 
 from ari_callback.domain.states import TERMINAL
-from ari_callback.store import (CallbackStore, CallbackView, DuplicateCallback, StoreError,
-                                StoreUnavailable, migrate, open_engine)
+from ari_callback.store import (
+    CallbackStore,
+    CallbackView,
+    DuplicateCallback,
+    StoreError,
+    StoreUnavailable,
+    migrate,
+    open_engine,
+)
 from ari_callback.store import callbacks as callbacks_module
 from ari_callback.store import db as db_module
 from ari_callback.store.db import alembic_config
@@ -96,7 +103,8 @@ async def test_given_several_processes_starting_at_once_when_they_migrate_then_a
         if isinstance(opened, CallbackStore):
             await opened.close()
     assert [opened for opened in stores if not isinstance(opened, CallbackStore)] == []
-    assert [(proc.returncode, err.decode()[-2000:]) for proc, (_, err) in zip(procs, results)] == [(0, "")] * 3
+    outcomes = [(proc.returncode, err.decode()[-2000:]) for proc, (_, err) in zip(procs, results, strict=True)]
+    assert outcomes == [(0, "")] * 3
 
 
 BATCH_MIGRATION = '''
@@ -176,7 +184,7 @@ def test_the_stores_finished_states_are_the_machines_terminal_states():
 OLD_ROWS = [
     "INSERT INTO callbacks (id, client_id, api, status, status_detail, ended_by, request, winner_leg, "
     "created_at, updated_at, connected_at, ended_at) VALUES "
-    "('done', 'acme', 'native', 'completed', 'answered', 'dst', '{\"src\": [\"1\"]}', 'cb-done-src0', 1.5, 9.5, 2.5, 9.5),"
+    "('done', 'acme', 'native', 'completed', 'answered', 'dst', '{\"src\": [\"1\"]}', 'cb-done-src0', 1.5, 9.5, 2.5, 9.5),"  # noqa: E501
     "('live', 'acme', 'pbx', 'connected', '', '', '{}', 'cb-live-src0', 3.5, 4.5, 4.0, NULL)",
     "INSERT INTO legs (id, callback_id, role, number, idx, created_at, cause) VALUES "
     "('cb-done-src0', 'done', 'src', '1001', 0, 1.5, 16), ('cb-done-dst', 'done', 'dst', '1002', 0, 2.0, 16),"
@@ -207,7 +215,7 @@ async def test_given_a_database_made_by_0001_when_migrated_then_every_row_lives_
         attempt = done.latest
         assert (attempt.id, attempt.seq, attempt.state, attempt.winner_leg, attempt.connected_at) == (
             "done", 1, "completed", "cb-done-src0", 2.5)
-        assert [l["id"] for l in attempt.legs] == ["cb-done-src0", "cb-done-dst"]
+        assert [lg["id"] for lg in attempt.legs] == ["cb-done-src0", "cb-done-dst"]
         assert [e["seq"] for e in attempt.timeline] == [0, 1]
         # Cut mid-call by the upgrade: dialling, no plan, a lapsed lease: recovery ends it cleanly.
         assert (live.status, live.plan, live.lease_until, live.latest.state) == ("dialling", None, 0, "connected")

@@ -166,7 +166,7 @@ async def test_given_steps_when_saved_then_legs_upserted_timeline_appended_event
         "completed", "answered", "dst", None, T0 + 9)
     attempt = view.latest
     assert (attempt.state, attempt.connected_at) == ("completed", T0 + 2)
-    assert [(l["id"], l["ringing_at"], l["cause"], l["outcome"]) for l in attempt.legs] == [
+    assert [(lg["id"], lg["ringing_at"], lg["cause"], lg["outcome"]) for lg in attempt.legs] == [
         (f"cb-{aid}-src0", T0 + 1, 16, "normal")]
     assert [e["seq"] for e in attempt.timeline] == [0, 1, 2]
     assert [e[1:] for e in await _events(store)] == [("callback", "queued"), ("callback", "dialling"),
@@ -202,7 +202,7 @@ async def test_given_a_dead_owner_when_its_lease_lapses_then_another_adopts_and_
     adopted = await store.claim_orphans(OTHER, PBX, T0 + 16, 15.0, 10)
     assert [(c.callback_id, c.adopted, c.fence, c.attempt.id, c.attempt.state) for c in adopted] == [
         ("c1", True, 2, claim.attempt.id, "connected")]
-    assert [l["id"] for l in adopted[0].attempt.legs] == ["cb-a-src0"]
+    assert [lg["id"] for lg in adopted[0].attempt.legs] == ["cb-a-src0"]
     with pytest.raises(LeaseLost):
         await store.save_attempt(old, step("completed", "connected", final=True, timeline=[entry(1)]))
     assert (await store.get("c1")).status == "dialling"
@@ -234,7 +234,8 @@ async def test_given_a_waiting_callback_when_cancelled_then_it_ends_at_once(stor
     before = await store.request_cancel("c1", "acme", T0 + 1)
     assert before.status == "queued"
     view = await store.get("c1")
-    assert (view.status, view.status_detail, view.ended_by, view.ended_at) == ("cancelled", "cancelled", "cancel", T0 + 1)
+    assert (view.status, view.status_detail, view.ended_by, view.ended_at) == (
+        "cancelled", "cancelled", "cancel", T0 + 1)
     assert await store.active_count("acme") == 0
     assert await store.claim_due(ME, PBX, T0 + 2, 15.0, 10) == []
     assert (await _events(store))[-1] == ("c1", "callback", "cancelled")

@@ -9,8 +9,8 @@ schema as it was at this revision, whatever the tables become later. Constraint 
 names follow ``tables.NAMING_CONVENTION``.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001"
 down_revision = None

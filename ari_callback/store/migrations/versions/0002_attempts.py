@@ -11,8 +11,8 @@ that stored none, so recovery ends them cleanly rather than guess their plan fro
 configuration (docs/decisions.md). Written out in full, not built from ``tables.py``.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"

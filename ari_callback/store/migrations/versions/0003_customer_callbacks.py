@@ -8,8 +8,8 @@ Existing callbacks are click-to-calls: no option, no number, no policy; their ``
 their creation time. Written out in full, not built from ``tables.py``.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"

@@ -8,8 +8,8 @@ A profile stored before has no page: NULL reads as ``web: {enabled: false}``, so
 publishes nothing.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"

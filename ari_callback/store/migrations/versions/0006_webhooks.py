@@ -7,8 +7,8 @@ Create Date: 2026-12-06
 Written out in full, not built from ``tables.py``.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0006"
 down_revision = "0005"

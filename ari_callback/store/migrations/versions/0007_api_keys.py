@@ -8,8 +8,8 @@ Written out in full, not built from ``tables.py``. Written beside 0006 (webhooks
 put after it when the two met, so the chain has one head.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0007"
 down_revision = "0006"
