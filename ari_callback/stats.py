@@ -75,3 +75,16 @@ class DispatchStats:
             for claim in claims:
                 if claim.due_at is not None:
                     self.lateness.observe(max(0.0, now - claim.due_at))
+
+
+class WebhookStats:
+    """Webhook delivery tries of this instance: by outcome (``delivered``, ``failed``: the
+    receiver answered other than 2xx or not at all), with how long each POST took."""
+
+    def __init__(self) -> None:
+        self.tries = {"delivered": 0, "failed": 0}
+        self.latency = Histogram()
+
+    def record(self, delivered: bool, seconds: float) -> None:
+        self.tries["delivered" if delivered else "failed"] += 1
+        self.latency.observe(seconds)

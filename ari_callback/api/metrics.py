@@ -82,6 +82,7 @@ def _process(service: Any) -> list[Metric]:
     found.extend(_ari(getattr(engine, "ari", None)))
     found.extend(_steps(getattr(engine, "step_times", None)))
     found.extend(_dispatch(getattr(dispatcher, "stats", None)))
+    found.extend(_webhooks(getattr(getattr(service, "webhooks", None), "deliverer", None)))
     return found
 
 
@@ -122,6 +123,19 @@ def _dispatch(stats: Any) -> list[Metric]:
                           "claimed", [])
     _add(lateness, [], stats.lateness)
     return [claims, lateness]
+
+
+def _webhooks(deliverer: Any) -> list[Metric]:
+    stats = getattr(deliverer, "stats", None)
+    if stats is None:
+        return []
+    tries = CounterMetricFamily(PREFIX + "webhook_tries", "Webhook delivery tries of this instance: delivered "
+                                "(2xx), failed (another answer, or none: it is retried)", labels=["outcome"])
+    for outcome, count in sorted(stats.tries.items()):
+        tries.add_metric([outcome], count)
+    latency = _histogram("webhook_seconds", "How long each webhook POST took", [])
+    _add(latency, [], stats.latency)
+    return [tries, latency]
 
 
 def _store_writes(store: Any) -> list[Metric]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from .. import __version__
+from ..stats import WebhookStats
 from ..store.deliveries import Delivery, NewDelivery, OutboxEvent, TryResult
 from . import events as ev
 from .backoff import RetryPolicy, next_try
@@ -90,6 +91,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self.stats = WebhookStats()   # for /metrics
 
     def hook(self, client_id: str, webhook_id: str) -> Webhook | None:
         return self._hooks.get((client_id, webhook_id))
@@ -170,7 +172,9 @@ class Deliverer:
         now = self.clock()
         delivered = code is not None and 200 <= code < 300
         again = None if delivered or hook is None else next_try(self.settings.retry, claimed.attempts, now, self.rand())
-        result = TryResult(at=now, status_code=code, error=error, ms=(time.monotonic() - started) * 1000,
+        took = time.monotonic() - started
+        self.stats.record(delivered, took)
+        result = TryResult(at=now, status_code=code, error=error, ms=took * 1000,
                            delivered=delivered, next_try_at=again)
         try:
             await self.store.finish_try(claimed, result)

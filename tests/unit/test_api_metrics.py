@@ -107,3 +107,18 @@ async def test_healthz_answers_without_a_key_and_without_asking_anything(built):
     async with client(built.app) as anonymous:
         response = await anonymous.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "alive"})
+
+
+async def test_webhook_tries_are_counted_by_outcome(built):
+    from types import SimpleNamespace
+
+    from ari_callback.stats import WebhookStats
+    stats = WebhookStats()
+    stats.record(False, 0.2)
+    stats.record(True, 0.01)
+    built.service.webhooks = SimpleNamespace(deliverer=SimpleNamespace(stats=stats))
+    async with client(built.app, headers=KEY) as api:
+        found = samples((await api.get("/metrics")).text)
+    assert found[("aricb_webhook_tries_total", (("outcome", "failed"),))] == 1
+    assert found[("aricb_webhook_tries_total", (("outcome", "delivered"),))] == 1
+    assert found[("aricb_webhook_seconds_count", ())] == 2

@@ -68,11 +68,13 @@ async def test_given_a_status_change_then_the_receiver_gets_it_signed_with_its_e
 
 
 async def test_given_a_receiver_failing_first_then_retried_until_it_answers_and_logged(store):
-    async with Running(Receiver(answers=[500, 503])) as receiver, delivering(store, {"acme": [_hook(receiver)]}):
+    async with Running(Receiver(answers=[500, 503])) as receiver, \
+            delivering(store, {"acme": [_hook(receiver)]}) as deliverer:
         await new(store, "c1")
         got = await receiver.wait_for(lambda r: len(r) == 3)
         (delivery,) = await _log_settles(store, "c1", lambda log: log[0].status == "delivered")
     assert [r.status for r in got] == [500, 503, 200]
+    assert deliverer.stats.tries == {"delivered": 1, "failed": 2} and deliverer.stats.latency.count == 3
     assert len({r.event["id"] for r in got}) == 1   # one event, tried three times
     assert got[1].at - got[0].at >= 0.2 and got[2].at - got[1].at >= 0.4   # backing off
     assert [t["status_code"] for t in delivery.tries] == [500, 503, 200]
