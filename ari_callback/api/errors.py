@@ -113,4 +113,6 @@ def responses(*statuses: int) -> dict[int | str, dict]:
             422: "Invalid request (too_deep: JSON nested deeper than http.max_json_depth; duplicate_key)",
             429: "Over a limit (with Retry-After)", 500: "Unexpected error (internal_error), logged",
             503: "Asterisk or the database is unavailable"}
-    return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}
+    # The content type is named: a route that serves HTML (the customer page) still errs in JSON.
+    return {s: {"model": ErrorBody, "description": text.get(s, "Error"), "content": {"application/json": {}}}
+            for s in statuses}

@@ -18,6 +18,7 @@ from ..store import CallbackView
 from . import fonolo_views as views
 from .fonolo_wire import (
     CALL_PREFIX,
+    FAILURES,
     OPTIN_PREFIX,
     FonoloJSON,
     FonoloRoute,
@@ -31,7 +32,7 @@ from .fonolo_wire import (
 )
 from .idempotency import idempotency_key
 
-router = APIRouter(prefix="/3.0", tags=["Fonolo REST API 3.0"], route_class=FonoloRoute)
+router = APIRouter(prefix="/3.0", tags=["Fonolo REST API 3.0"], route_class=FonoloRoute, responses=FAILURES)
 Client = Annotated[str, Depends(fonolo_client)]
 MAX_LIMIT, DEFAULT_LIMIT, OPTIN_SCAN = 1000, 100, 5000
 YES = ("1", "true", "yes", "on")

@@ -26,6 +26,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -39,6 +40,33 @@ CALL_PREFIX, OPTIN_PREFIX = "CA", "OI"
 # The SDKs ignore HTTP codes; ours follow the contract's §6, which asks 400 for bad parameters.
 _HTTP_CODES = {422: 400}
 _HTTP_IDS = {404: "unknown_resource", 405: "method_not_allowed", 401: "unauthorized"}
+
+
+class _FailureHead(BaseModel):
+    status: int = Field(description="always 500 on a failure: what the SDKs test")
+    message: str
+
+
+class _FailureData(BaseModel):
+    error_id: str = Field(description="the stable id (the error catalogue)")
+    field: str | None = None
+
+
+class FonoloFailure(BaseModel):
+    """Every /3.0/ failure: Fonolo's envelope, with the HTTP status the failure has."""
+
+    head: _FailureHead
+    data: _FailureData
+
+
+# What every /3.0/ route may answer besides its success (docs/fonolo-api.md).
+FAILURES: dict[int | str, dict[str, Any]] = {
+    status: {"model": FonoloFailure, "description": text} for status, text in (
+        (400, "A malformed or invalid request"), (401, "Unknown account SID or auth token (HTTP Basic)"),
+        (403, "A read-only account writing"), (404, "No such resource of this account"),
+        (409, "Conflict with the call-back's state"), (413, "The body is too large"),
+        (429, "Over a limit (with Retry-After)"), (500, "Unexpected error"),
+        (503, "Asterisk or the database is unavailable"))}
 
 
 class FonoloJSON(JSONResponse):
