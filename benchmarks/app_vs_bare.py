@@ -90,7 +90,7 @@ class AppClient:
             if runner.done.is_set():
                 raise RuntimeError(f"callback {callback_id} ended unconnected: {machine.state}")
             pause = await self._tick(callback_id, deadline, pause)
-        await held(hold)
+        await held(hold, (f"cb-{runner.call_id}-src0", f"cb-{runner.call_id}-dst"))
         hangup = time.time()
         self.engine.cancel(callback_id)
         await runner.done.wait()
@@ -157,8 +157,8 @@ def load_row(r: LoadResult) -> dict:
 async def ramps(rig: Rig, args: argparse.Namespace, pid: int) -> list[RampResult]:
     results = []
     for name in [n for n in rig.flows if n != "app-serve"]:   # it cannot hold on demand
-        result = await ramp(name, rig.flows[name], pid, size=args.ramp_step, max_live=args.ramp_max)
-        await asyncio.sleep(1.0)
+        result = await ramp(name, rig.flows[name], pid, args.observer.path,
+                            size=args.ramp_step, max_live=args.ramp_max)
         result.timeline = summarise(result.calls, load_index(args.observer.path))
         results.append(result)
         await asyncio.sleep(3)   # let Asterisk settle between clients

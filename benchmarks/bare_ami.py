@@ -128,7 +128,7 @@ async def ami_callback_flow(ami: AmiClient, name: str, src: str = "1001",
     origin_answered = time.perf_counter() - started
     dial_end = await ami.wait(event("DialEnd", Uniqueid=src_id, DialStatus="ANSWER"), mark)
     connected = time.perf_counter() - started
-    await held(hold)
+    await held(hold, (src_id, dial_end["DestUniqueid"]))
     mark, hangup = len(ami.events), time.time()   # as in bare_ari: no rescanning a long hold's events
     await ami.action("Hangup", Channel=dial_end["Channel"])
     for unique_id in (src_id, dial_end["DestUniqueid"]):

@@ -80,14 +80,14 @@ class FlowTimes:
     destination: str = ""
 
 
-Hold = float | Callable[[], Awaitable[None]]
+Hold = float | Callable[[tuple[str, str]], Awaitable[None]]
 
 
-async def held(hold: Hold) -> None:
-    """Keep a connected call: ``hold`` seconds, or until ``hold()`` returns (the ramp's hold,
-    which also tells the ramp that the call is connected)."""
+async def held(hold: Hold, legs: tuple[str, str]) -> None:
+    """Keep a connected call: ``hold`` seconds, or until ``hold(legs)`` returns (the ramp's
+    hold, which is told that the call is connected and which channels to watch)."""
     if callable(hold):
-        await hold()
+        await hold(legs)
     else:
         await asyncio.sleep(hold)
 
@@ -109,7 +109,7 @@ async def callback_flow(ari: AriClient, log: EventLog, app: str, name: str,
     await ari.dial(dst_id, timeout=0)
     await log.wait(answered(dst_id), mark)
     connected = time.perf_counter() - started
-    await held(hold)
+    await held(hold, (src_id, dst_id))
     hangup = time.time()
     # Look for the hang-ups only from here: under load the log grows by thousands of events
     # per hold, and scanning them would bill the client for the benchmark's own bookkeeping.

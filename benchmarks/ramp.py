@@ -8,8 +8,10 @@ calls failed, or at ``max_live``. Then every call is hung up at once, which also
 issue 12's "hang up hundreds at once" (hang-up -> both legs gone, on Asterisk's clock).
 
 "Held with 0 failures" is the live count after the last step of the unbroken run of steps
-with no failure at all (no failed connect, and no held call lost: a held call that raised at
-its hang-up is counted against the step it was started in).
+with no failure at all: no failed connect, and no held call lost (one of its legs hung up or
+destroyed before the release, on the observer's clock; such a call counts against the step
+it was started in). A client whose own hang-up request raises at the release (a timeout when
+hundreds hang up at once) is reported as a teardown error, not as a lost call.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import asyncio
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from benchmarks.timeline import Channel, load_index
 from benchmarks.transport import asterisk_cpu_seconds
 
 
@@ -41,7 +45,9 @@ class RampResult:
     steps: list[Step] = field(default_factory=list)
     held_clean: int = 0
     stopped: str = ""
-    lost_at_hangup: int = 0
+    lost_while_held: int = 0     # a leg ended before the release (observer's clock)
+    teardown_errors: int = 0     # connected, held, but the client's hang-up raised
+    teardown_error: str = ""
     calls: list = field(default_factory=list)   # FlowTimes of the calls that ended cleanly
     timeline: dict | None = None
 
@@ -53,8 +59,10 @@ class RampHold:
         self.connected = asyncio.get_running_loop().create_future()
         self.release = release
         self.started = time.perf_counter()
+        self.legs: tuple[str, ...] = ()
 
-    async def __call__(self) -> None:
+    async def __call__(self, legs: tuple[str, str]) -> None:
+        self.legs = legs
         if not self.connected.done():
             self.connected.set_result(time.perf_counter() - self.started)
         await self.release.wait()
@@ -97,7 +105,7 @@ def tally_step(step: Step, holds: list[RampHold]) -> None:
         step.connect_p50_ms, step.connect_p99_ms = c[49], c[98]
 
 
-async def ramp(client: str, flow, pid: int, size: int = 25, max_live: int = 400,
+async def ramp(client: str, flow, pid: int, events: Path, size: int = 25, max_live: int = 400,
                step_timeout: float = 20.0, settle: float = 2.0, stop_share: float = 0.10) -> RampResult:
     result, release, tasks, all_holds = RampResult(client), asyncio.Event(), [], []
     live, clean, task_steps = 0, True, []
@@ -124,22 +132,41 @@ async def ramp(client: str, flow, pid: int, size: int = 25, max_live: int = 400,
             break
     else:
         result.stopped = f"reached {max_live} live (the ramp's cap)"
+    released = time.time()
     release.set()
-    await finish(result, tasks, all_holds, task_steps)
+    await finish(result, tasks, all_holds, task_steps, events, released)
     return result
 
 
-async def finish(result: RampResult, tasks: list, holds: list[RampHold], task_steps: list[int]) -> None:
-    """Hang everything up; a call that connected but raised later was lost while held."""
+def lost_while_held(hold: RampHold, index: dict[str, Channel], released: float) -> bool:
+    """A connected call one of whose legs Asterisk hung up or destroyed before the release."""
+    for leg in hold.legs:
+        channel = index.get(leg, Channel())
+        ended = [t for t in (channel.hangup_request, channel.destroyed) if t]
+        if ended and min(ended) < released:
+            return True
+    return False
+
+
+async def finish(result: RampResult, tasks: list, holds: list[RampHold], task_steps: list[int],
+                 events: Path, released: float) -> None:
+    """Hang everything up. A call is lost while held when, on the observer's clock, one of its
+    legs ended before the release; a connected call whose hang-up raised (a client timeout
+    when hundreds hang up at once) is a teardown error, counted apart."""
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.sleep(1.0)   # the last events reach the observer's file
+    index = load_index(events)
     lost_steps = []
     for outcome, hold, step_index in zip(outcomes, holds, task_steps):
+        connected = hold.connected.done() and hold.connected.exception() is None
         if not isinstance(outcome, BaseException):
             result.calls.append(outcome)
-        elif hold.connected.done() and hold.connected.exception() is None:
+        elif connected:
+            result.teardown_errors += 1
+            if not result.teardown_error:
+                result.teardown_error = repr(outcome)
+        if connected and lost_while_held(hold, index, released):
             lost_steps.append(step_index)
-            if len(result.steps[step_index].errors) < 3:
-                result.steps[step_index].errors.append(f"lost while held: {outcome!r}")
-    result.lost_at_hangup = len(lost_steps)
+    result.lost_while_held = len(lost_steps)
     if lost_steps:
         result.held_clean = min(result.held_clean, result.steps[min(lost_steps)].live_before)

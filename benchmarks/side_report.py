@@ -31,6 +31,7 @@ def print_measures(title: str, rows: dict[str, dict]) -> None:
 def print_ramp(results: list) -> None:
     print("\nRamp: 25 calls/s per step, held; a step fails when > 10 % of its calls fail\n")
     print("| client | most live calls held with 0 failures | where it stopped | lost while held "
+          "/ teardown errors "
           "| connect p50 / p99 at the last clean step (ms) | client / Asterisk CPU over the ramp "
           "| hang-up of all at once -> legs gone p50 / p95 / p99 (ms) |")
     print("|---|---|---|---|---|---|---|")
@@ -40,9 +41,12 @@ def print_ramp(results: list) -> None:
         cpu = sum(s.client_cpu_s for s in r.steps)
         ast = sum(s.asterisk_cpu_s for s in r.steps)
         share = f"{100 * cpu / ast:.0f} %" if ast else "n/a"
-        print(f"| {r.client} | {r.held_clean} | {r.stopped} | {r.lost_at_hangup} | "
+        print(f"| {r.client} | {r.held_clean} | {r.stopped} | {r.lost_while_held} / {r.teardown_errors} | "
               f"{last.connect_p50_ms:.0f} / {last.connect_p99_ms:.0f} | {share} | "
               f"{fmt(r.timeline['gone']) if r.timeline else 'n/a'} |")
+    for r in results:
+        if r.teardown_error:
+            print(f"{r.client}: {r.teardown_errors} teardown errors, e.g. {r.teardown_error}")
     for r in results:
         print(f"\n{r.client}, per step: live before, failed, connect p50/p99 ms, client / Asterisk CPU s")
         for s in r.steps:
