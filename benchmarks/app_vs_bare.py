@@ -1,6 +1,7 @@
 """ari-callback side by side with the bare ARI-websocket client and the AMI client.
 
-    .venv/bin/python benchmarks/app_vs_bare.py [--calls 50] [--load-runs 1] [--json out.json]
+    .venv/bin/python benchmarks/app_vs_bare.py [--calls 50] [--load-runs 1] [--ramp-max 400]
+                                               [--timer-seconds 30] [--json out.json]
 
 One bundled Asterisk (own container and ports, AMI added as in benchmarks/transport.py), three
 clients running the same callback flow on the same phones: origin ``Local/1001@test-phones``
@@ -8,17 +9,23 @@ answers at once, destination ``Local/1002@dst-route`` answers at once.
 
 - ``app``: ari-callback itself, in this process (``runtime(settings)``, SQLite in a temporary
   directory): ``service.create`` of a callback from 1001 to ``01002``, routed by a benchmark
-  trunk to ``Local/1002@dst-route``; once connected it is cancelled, and it ends when the
-  app's call task has finished (legs hung up, outcome stored).
+  trunk to ``Local/1002@dst-route``; once connected (and held) it is cancelled, and it ends
+  when the app's call task has finished (legs hung up, outcome stored).
 - ``ari-websocket`` and ``ami``: benchmarks/bare_ari.py and benchmarks/bare_ami.py.
 
-Sequential: ``--calls`` calls per client, interleaved call by call (benchmarks/transport.py's
-``measure``). Load: ``--rate`` callbacks/s for ``--seconds`` s, each connected call held
-``--hold`` s; one client at a time, the client order rotating each run. The app's times come
-from its own stamps (``time.time()``, the app's clock): request -> the destination's answer
-handled by the machine; the bare clients' from theirs. CPU is this process's (the app's, for
-``app``: the bare clients are idle then) and Asterisk's, per call. The app's own time per event
-is ``Engine.step_times`` (ari_callback/engine/metrics.py).
+Phases, each starting with the 1-minute load average: sequential (``--calls`` per client,
+interleaved call by call, benchmarks/transport.py's ``measure``); load (``--rate`` callbacks/s
+for ``--seconds`` s, each held ``--hold`` s, one client at a time, the order rotating each
+run); the ramp (benchmarks/ramp.py, up to ``--ramp-max`` live); P4, the app's timers at
+``--rate`` (benchmarks/timers.py).
+
+Every client is timed the same way, on Asterisk's own clock: an observer app with
+subscribeAll in its own process (benchmarks/observer.py) records the events, and
+benchmarks/timeline.py computes request -> origin created, origin answered -> destination
+dialled, request -> connected and hang-up -> both legs gone against each client's wall clock
+at its request and its hang-up. The older table of the clients' own stamps is printed too.
+CPU is this process's (the app's, for ``app``: the bare clients are idle then) and Asterisk's,
+per call. The app's own time per event is ``Engine.step_times`` (ari_callback/engine/metrics.py).
 """
 
 from __future__ import annotations
