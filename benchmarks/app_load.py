@@ -22,13 +22,16 @@ class LoadResult:
     late_start_p99_ms: float = 0.0     # the driver's own lag: how late each start was issued
     steps: dict | None = None
     errors: list[str] = field(default_factory=list)   # the first few failures, to say why
+    calls: list = field(default_factory=list)         # FlowTimes, for benchmarks/timeline.py
+    timeline: dict | None = None                      # the four measures (timeline.summarise)
 
     def percentiles(self) -> tuple[float, float, float]:
         cuts = statistics.quantiles(self.connected_ms, n=100, method="inclusive")
         return cuts[49], cuts[94], cuts[98]
 
 
-async def load_run(client: str, flow, rate: float, seconds: float, hold: float, pid: int) -> LoadResult:
+async def load_run(client: str, flow, rate: float, seconds: float, hold: float, pid: int,
+                   prefix: str = "l") -> LoadResult:
     result = LoadResult(client)
     cpu, ast_cpu = time.process_time(), asterisk_cpu_seconds(pid)
     tasks, lateness = [], []
@@ -37,7 +40,7 @@ async def load_run(client: str, flow, rate: float, seconds: float, hold: float, 
         due = begin + n / rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         lateness.append(time.perf_counter() - due)
-        tasks.append(asyncio.create_task(flow(f"l{n}", hold=hold)))
+        tasks.append(asyncio.create_task(flow(f"{prefix}{n}", hold=hold)))
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     calls = len(tasks)
     result.started = calls
@@ -51,6 +54,7 @@ async def load_run(client: str, flow, rate: float, seconds: float, hold: float, 
                 result.errors.append(repr(outcome))
         else:
             result.connected_ms.append(1000 * outcome.connected)
+            result.calls.append(outcome)
     return result
 
 

@@ -68,8 +68,8 @@ def thread_cpu(main: int) -> float:
     return total
 
 
-async def profile(calls: int) -> None:
-    asterisk = BundledAsterisk(name="aricb-bench-app-prof", http_port=48188, sip_port=45160)
+async def profile(calls: int, container: str, http_port: int, sip_port: int) -> None:
+    asterisk = BundledAsterisk(name=container, http_port=http_port, sip_port=sip_port)
     await asyncio.to_thread(asterisk.up, 120)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -104,4 +104,8 @@ def report(profiler: cProfile.Profile, calls: int, cpu: float, threads: float) -
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=30)
-    asyncio.run(profile(parser.parse_args().calls))
+    parser.add_argument("--container", default="aricb-bench-app-prof")
+    parser.add_argument("--http-port", type=int, default=48188)
+    parser.add_argument("--sip-port", type=int, default=45160)
+    options = parser.parse_args()
+    asyncio.run(profile(options.calls, options.container, options.http_port, options.sip_port))

@@ -1,6 +1,7 @@
 """ari-callback side by side with the bare ARI-websocket client and the AMI client.
 
-    .venv/bin/python benchmarks/app_vs_bare.py [--calls 50] [--load-runs 1] [--json out.json]
+    .venv/bin/python benchmarks/app_vs_bare.py [--calls 50] [--load-runs 1] [--ramp-max 400]
+                                               [--timer-seconds 30] [--json out.json]
 
 One bundled Asterisk (own container and ports, AMI added as in benchmarks/transport.py), three
 clients running the same callback flow on the same phones: origin ``Local/1001@test-phones``
@@ -8,17 +9,23 @@ answers at once, destination ``Local/1002@dst-route`` answers at once.
 
 - ``app``: ari-callback itself, in this process (``runtime(settings)``, SQLite in a temporary
   directory): ``service.create`` of a callback from 1001 to ``01002``, routed by a benchmark
-  trunk to ``Local/1002@dst-route``; once connected it is cancelled, and it ends when the
-  app's call task has finished (legs hung up, outcome stored).
+  trunk to ``Local/1002@dst-route``; once connected (and held) it is cancelled, and it ends
+  when the app's call task has finished (legs hung up, outcome stored).
 - ``ari-websocket`` and ``ami``: benchmarks/bare_ari.py and benchmarks/bare_ami.py.
 
-Sequential: ``--calls`` calls per client, interleaved call by call (benchmarks/transport.py's
-``measure``). Load: ``--rate`` callbacks/s for ``--seconds`` s, each connected call held
-``--hold`` s; one client at a time, the client order rotating each run. The app's times come
-from its own stamps (``time.time()``, the app's clock): request -> the destination's answer
-handled by the machine; the bare clients' from theirs. CPU is this process's (the app's, for
-``app``: the bare clients are idle then) and Asterisk's, per call. The app's own time per event
-is ``Engine.step_times`` (ari_callback/engine/metrics.py).
+Phases, each starting with the 1-minute load average: sequential (``--calls`` per client,
+interleaved call by call, benchmarks/transport.py's ``measure``); load (``--rate`` callbacks/s
+for ``--seconds`` s, each held ``--hold`` s, one client at a time, the order rotating each
+run); the ramp (benchmarks/ramp.py, up to ``--ramp-max`` live); P4, the app's timers at
+``--rate`` (benchmarks/timers.py).
+
+Every client is timed the same way, on Asterisk's own clock: an observer app with
+subscribeAll in its own process (benchmarks/observer.py) records the events, and
+benchmarks/timeline.py computes request -> origin created, origin answered -> destination
+dialled, request -> connected and hang-up -> both legs gone against each client's wall clock
+at its request and its hang-up. The older table of the clients' own stamps is printed too.
+CPU is this process's (the app's, for ``app``: the bare clients are idle then) and Asterisk's,
+per call. The app's own time per event is ``Engine.step_times`` (ari_callback/engine/metrics.py).
 """
 
 from __future__ import annotations
@@ -42,11 +49,16 @@ from ari_callback.domain.request import CallbackRequest  # noqa: E402
 from ari_callback.service import runtime  # noqa: E402
 from benchmarks.app_load import LoadResult, load_run, print_load  # noqa: E402
 from benchmarks.app_serve import ServedApp  # noqa: E402
-from benchmarks.bare_ari import FlowTimes  # noqa: E402
+from benchmarks.bare_ari import FlowTimes, Hold, held  # noqa: E402
+from benchmarks.observer import ObserverProcess  # noqa: E402
+from benchmarks.ramp import RampResult, ramp  # noqa: E402
+from benchmarks.side_report import print_measures, print_ramp  # noqa: E402
+from benchmarks.timeline import load_index, summarise  # noqa: E402
+from benchmarks.timers import print_timers, timer_run  # noqa: E402
 from benchmarks.transport import Rig, Tally, conf_with_ami, container_pid, measure, percentiles  # noqa: E402
 
 APP = "aricb-bench-app"
-POLL_S = 0.002   # how often the app client looks at the machine; the times come from its stamps
+POLL_S = 0.002   # the app client's first look at the machine; the times come from stamps
 
 
 def app_settings(url: str, data_dir: str) -> Settings:
@@ -73,22 +85,34 @@ class AppClient:
     def __init__(self, service) -> None:
         self.service, self.engine = service, service.engine
 
-    async def flow(self, name: str, hold: float = 0.0) -> FlowTimes:
+    async def flow(self, name: str, hold: Hold = 0.0, timeout: float = 30.0) -> FlowTimes:
         started = time.time()
         callback_id = await self.service.create(CallbackRequest(src=["1001"], dst="01002"),
                                                 client_id="default", api="native")
+        deadline, pause = started + timeout, POLL_S
         while (runner := self.engine.by_callback.get(callback_id)) is None:
-            await asyncio.sleep(POLL_S)
+            pause = await self._tick(callback_id, deadline, pause)
         machine = runner.machine
         while machine.connected_at is None:
             if runner.done.is_set():
                 raise RuntimeError(f"callback {callback_id} ended unconnected: {machine.state}")
-            await asyncio.sleep(POLL_S)
-        await asyncio.sleep(hold)
+            pause = await self._tick(callback_id, deadline, pause)
+        await held(hold, (f"cb-{runner.call_id}-src0", f"cb-{runner.call_id}-dst"))
+        hangup = time.time()
         self.engine.cancel(callback_id)
         await runner.done.wait()
         src = next(leg for leg in machine.legs.values() if leg.role == "src")
-        return FlowTimes(src.answered_at - started, machine.connected_at - started)
+        return FlowTimes(src.answered_at - started, machine.connected_at - started, started, hangup,
+                         f"cb-{runner.call_id}-src0", f"cb-{runner.call_id}-dst")
+
+    async def _tick(self, callback_id: str, deadline: float, pause: float) -> float:
+        """One look at the machine; the pause backs off (2 ms to 50 ms) so that hundreds of
+        waiting calls under load do not bill the app for the benchmark's polling."""
+        if time.time() > deadline:
+            self.engine.cancel(callback_id)
+            raise TimeoutError(f"callback {callback_id} not connected in time")
+        await asyncio.sleep(pause)
+        return min(2 * pause, 0.05)
 
 
 async def sequential(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) -> dict:
@@ -101,7 +125,11 @@ async def sequential(rig: Rig, app: AppClient, args: argparse.Namespace, pid: in
     tallies = await measure(rig, args.calls, 0, pid)
     if args.served:   # its CPU is the server process's, not this one's
         tallies["app-serve"].client_cpu = sum(args.served.call_cpu)
-    return {"tallies": tallies, "steps": app.engine.step_times.summary()}
+    await asyncio.sleep(1.0)   # the last ChannelDestroyed events reach the observer's file
+    index = load_index(args.observer.path)
+    rows = {name: {"timeline": summarise(t.calls, index), "client_cpu_ms": 1000 * t.client_cpu / args.calls,
+                   "asterisk_cpu_ms": 1000 * t.asterisk_cpu / args.calls} for name, t in tallies.items()}
+    return {"tallies": tallies, "steps": app.engine.step_times.summary(), "timeline": rows}
 
 
 async def loads(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) -> list[LoadResult]:
@@ -112,14 +140,36 @@ async def loads(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) ->
         for name in order:
             app.engine.step_times.clear()
             served_cpu, wall = (args.served.cpu_seconds(), time.perf_counter()) if args.served else (0, 0)
-            result = await load_run(name, rig.flows[name], args.rate, args.seconds, args.hold, pid)
+            result = await load_run(name, rig.flows[name], args.rate, args.seconds, args.hold, pid,
+                                    prefix=f"l{run}-")
             if name == "app-serve":
                 result.client_cpu_ms_per_call = 1000 * args.served.busy_cpu_since(served_cpu, wall) / result.started
             if name == "app":
                 result.steps = app.engine.step_times.summary()
+            await asyncio.sleep(1.0)
+            result.timeline = summarise(result.calls, load_index(args.observer.path))
             results.append(result)
             print_load(result)
             await asyncio.sleep(2)   # let Asterisk settle between clients
+        print_measures(f"Load run {run + 1}: {args.rate:g} callbacks/s for {args.seconds:g} s, "
+                       f"{args.hold:g}-s holds", {r.client: load_row(r) for r in results[-len(order):]})
+    return results
+
+
+def load_row(r: LoadResult) -> dict:
+    return {"timeline": r.timeline, "client_cpu_ms": r.client_cpu_ms_per_call,
+            "asterisk_cpu_ms": r.asterisk_cpu_ms_per_call, "failed": r.failed}
+
+
+async def ramps(rig: Rig, args: argparse.Namespace, pid: int) -> list[RampResult]:
+    results = []
+    for name in [n for n in rig.flows if n != "app-serve"]:   # it cannot hold on demand
+        result = await ramp(name, rig.flows[name], pid, args.observer.path,
+                            size=args.ramp_step, max_live=args.ramp_max)
+        result.timeline = summarise(result.calls, load_index(args.observer.path))
+        results.append(result)
+        await asyncio.sleep(3)   # let Asterisk settle between clients
+    print_ramp(results)
     return results
 
 
@@ -165,9 +215,13 @@ async def bench(args: argparse.Namespace) -> dict:
         asterisk = BundledAsterisk(name=args.container, http_port=args.http_port,
                                    sip_port=args.sip_port, conf_dir=conf)
         await asyncio.to_thread(asterisk.up, 120)
+        args.observer = ObserverProcess(asterisk.url, asterisk.username, asterisk.password,
+                                        args.events or Path(tmp) / "events.jsonl")
+        await args.observer.start()
         try:
             return await with_clients(asterisk, Path(tmp), args)
         finally:
+            args.observer.stop()
             if not args.keep:
                 await asyncio.to_thread(asterisk.down)
 
@@ -190,21 +244,43 @@ async def with_clients(asterisk: BundledAsterisk, tmp: Path, args: argparse.Name
             await asyncio.wait_for(service.engine.connected.wait(), 30)
             app = AppClient(service)
             rig.flows = {"app": app.flow, **rig.flows}
-            seq = await sequential(rig, app, args, pid)
-            rows = sequential_rows(seq["tallies"], args.calls)
-            figures["load_after_sequential"] = os.getloadavg()[0]
-            print(f"1-min load average {figures['load_before']:.2f} before, "
-                  f"{figures['load_after_sequential']:.2f} after ({figures['cpus']} CPUs)")
-            print_sequential(rows, seq["steps"], args.calls)
-            figures.update(sequential=rows, sequential_steps=seq["steps"])
-            if args.load_runs:
-                figures["load"] = [vars(r) for r in await loads(rig, app, args, pid)]
-                figures["load_after"] = os.getloadavg()[0]
+            await phases(rig, app, service, args, pid, figures)
     finally:
         await rig.close()
         if args.served:
             await args.served.stop()
     return figures
+
+
+def stamp(figures: dict, phase: str) -> None:
+    figures[f"load_before_{phase}"] = os.getloadavg()[0]
+    print(f"\n== {phase}: 1-min load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs), "
+          f"{time.strftime('%H:%M:%S')}", flush=True)
+
+
+async def phases(rig: Rig, app: AppClient, service, args: argparse.Namespace, pid: int,
+                 figures: dict) -> None:
+    if args.calls:
+        stamp(figures, "sequential")
+        seq = await sequential(rig, app, args, pid)
+        rows = sequential_rows(seq["tallies"], args.calls)
+        print_sequential(rows, seq["steps"], args.calls)
+        print_measures(f"{args.calls} sequential calls per client, interleaved", seq["timeline"])
+        figures.update(sequential=rows, sequential_steps=seq["steps"], sequential_timeline=seq["timeline"])
+    if args.load_runs:
+        stamp(figures, "load")
+        figures["load"] = [dict(vars(r), calls=len(r.calls)) for r in await loads(rig, app, args, pid)]
+    if args.ramp_max:
+        stamp(figures, "ramp")
+        figures["ramp"] = [dict(vars(r), calls=len(r.calls), steps=[vars(s) for s in r.steps])
+                           for r in await ramps(rig, args, pid)]
+    if args.timer_seconds:
+        stamp(figures, "timers")
+        timers = await timer_run(service, args.observer.path, pid, args.rate, args.timer_seconds, args.hold)
+        print_timers(timers, args.rate, args.hold)
+        figures["timers"] = vars(timers)
+    figures["load_after"] = os.getloadavg()[0]
+    print(f"\n1-min load average at the end {figures['load_after']:.2f}")
 
 
 def arguments() -> argparse.Namespace:
@@ -223,6 +299,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=48088)
     parser.add_argument("--sip-port", type=int, default=45060)
     parser.add_argument("--ami-port", type=int, default=45038)
+    parser.add_argument("--ramp-step", type=int, default=25, help="calls added per ramp step (over 1 s)")
+    parser.add_argument("--ramp-max", type=int, default=400, help="the ramp's cap on live calls; 0: no ramp")
+    parser.add_argument("--timer-seconds", type=float, default=30.0,
+                        help="P4: the app at --rate with call_duration = --hold for this long; 0: skip")
+    parser.add_argument("--events", type=Path, help="keep the observer's events here")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="leave the container running")
     return parser.parse_args()

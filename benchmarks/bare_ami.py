@@ -17,7 +17,7 @@ import itertools
 import time
 from typing import Callable
 
-from benchmarks.bare_ari import FlowTimes
+from benchmarks.bare_ari import FlowTimes, Hold, held
 
 Message = dict[str, str]
 Predicate = Callable[[Message], bool]
@@ -113,9 +113,9 @@ class event:
 
 
 async def ami_callback_flow(ami: AmiClient, name: str, src: str = "1001",
-                            dst: str = "1002", hold: float = 0.0) -> FlowTimes:
+                            dst: str = "1002", hold: Hold = 0.0) -> FlowTimes:
     src_id = f"ami-{name}-src"
-    mark, started = len(ami.events), time.perf_counter()
+    mark, started, requested = len(ami.events), time.perf_counter(), time.time()
     reply = await ami.action(
         "Originate", Channel=f"Local/{src}@test-phones", Context="bench-ami", Exten=dst,
         Priority="1", Async="true", Codecs="ulaw", Timeout="30000",
@@ -128,9 +128,9 @@ async def ami_callback_flow(ami: AmiClient, name: str, src: str = "1001",
     origin_answered = time.perf_counter() - started
     dial_end = await ami.wait(event("DialEnd", Uniqueid=src_id, DialStatus="ANSWER"), mark)
     connected = time.perf_counter() - started
-    await asyncio.sleep(hold)
-    mark = len(ami.events)   # as in bare_ari: no rescanning a long hold's events
+    await held(hold, (src_id, dial_end["DestUniqueid"]))
+    mark, hangup = len(ami.events), time.time()   # as in bare_ari: no rescanning a long hold's events
     await ami.action("Hangup", Channel=dial_end["Channel"])
     for unique_id in (src_id, dial_end["DestUniqueid"]):
         await ami.wait(event("Hangup", Uniqueid=unique_id), mark)
-    return FlowTimes(origin_answered, connected)
+    return FlowTimes(origin_answered, connected, requested, hangup, src_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ari_callback.ari.client import AriClient
 from ari_callback.ari.models import ChannelDestroyed, Dial, Event, StasisStart
@@ -67,18 +67,37 @@ def destroyed(channel_id: str) -> Predicate:
 
 @dataclass
 class FlowTimes:
-    """Seconds from the originate request: origin in Stasis, destination answered."""
+    """Seconds from the originate request on the client's clock (origin in Stasis, destination
+    answered), and the stamps benchmarks/timeline.py times against Asterisk's events: the
+    client's wall clock at the request and at the hang-up request, and the legs' channel ids
+    (``destination`` empty when Asterisk named it: AMI's Dial())."""
 
     origin_answered: float
     connected: float
+    requested: float = 0.0
+    hangup: float = 0.0
+    origin: str = ""
+    destination: str = ""
+
+
+Hold = float | Callable[[tuple[str, str]], Awaitable[None]]
+
+
+async def held(hold: Hold, legs: tuple[str, str]) -> None:
+    """Keep a connected call: ``hold`` seconds, or until ``hold(legs)`` returns (the ramp's
+    hold, which is told that the call is connected and which channels to watch)."""
+    if callable(hold):
+        await hold(legs)
+    else:
+        await asyncio.sleep(hold)
 
 
 async def callback_flow(ari: AriClient, log: EventLog, app: str, name: str,
-                        src: str = "1001", dst: str = "1002", hold: float = 0.0) -> FlowTimes:
+                        src: str = "1001", dst: str = "1002", hold: Hold = 0.0) -> FlowTimes:
     """One callback, start to end, the parties connected for ``hold`` seconds; returns its
     times. Raises if a step fails or times out."""
     src_id, dst_id, bridge_id = f"tp-{name}-src0", f"tp-{name}-dst", f"tp-{name}"
-    mark, started = len(log.events), time.perf_counter()
+    mark, started, requested = len(log.events), time.perf_counter(), time.time()
     await ari.originate(f"Local/{src}@test-phones", channel_id=src_id, app=app, formats="ulaw")
     await log.wait(stasis_start(src_id), mark)
     origin_answered = time.perf_counter() - started
@@ -90,11 +109,12 @@ async def callback_flow(ari: AriClient, log: EventLog, app: str, name: str,
     await ari.dial(dst_id, timeout=0)
     await log.wait(answered(dst_id), mark)
     connected = time.perf_counter() - started
-    await asyncio.sleep(hold)
+    await held(hold, (src_id, dst_id))
+    hangup = time.time()
     # Look for the hang-ups only from here: under load the log grows by thousands of events
     # per hold, and scanning them would bill the client for the benchmark's own bookkeeping.
     await hang_up(ari, log, len(log.events), [src_id, dst_id], bridge_id)
-    return FlowTimes(origin_answered, connected)
+    return FlowTimes(origin_answered, connected, requested, hangup, src_id, dst_id)
 
 
 async def hang_up(ari: AriClient, log: EventLog, mark: int, channel_ids: list[str],

@@ -76,6 +76,7 @@ class Tally:
     connected: list[float] = field(default_factory=list)
     client_cpu: float = 0.0
     asterisk_cpu: float = 0.0
+    calls: list[FlowTimes] = field(default_factory=list)   # with the stamps for timeline.py
 
 
 class Rig:
@@ -135,6 +136,7 @@ async def measure(rig: Rig, calls: int, warmup: int, pid: int) -> dict[str, Tall
             tally.asterisk_cpu += asterisk_cpu_seconds(pid) - ast_cpu
             tally.origin_answered.append(times.origin_answered)
             tally.connected.append(times.connected)
+            tally.calls.append(times)
     return tallies
 
 
