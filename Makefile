@@ -61,7 +61,7 @@ test: setup lint
 
 # ruff and mypy as configured in pyproject.toml: zero findings, or the suite stops here.
 lint: venv
-	$(VENV)/bin/ruff check ari_callback tests
+	$(VENV)/bin/ruff check ari_callback tests benchmarks
 	$(VENV)/bin/mypy
 
 unit: venv postgresql sdk

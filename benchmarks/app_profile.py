@@ -48,7 +48,7 @@ def part_of(filename: str) -> str | None:
 def by_part(stats: pstats.Stats) -> Counter[str]:
     """CPU seconds per part; a C function (no file) is charged to its busiest caller's part."""
     totals: Counter[str] = Counter()
-    for (filename, _line, name), (_cc, _nc, tottime, _ct, callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, callers) in stats.stats.items():  # type: ignore[attr-defined]
         part = part_of(filename)
         if part is None and filename == "~" and callers:
             caller = max(callers.items(), key=lambda item: item[1][2])[0]

@@ -117,7 +117,7 @@ class AppClient:
 
 async def sequential(rig: Rig, app: AppClient, args: argparse.Namespace, pid: int) -> dict:
     for n in range(args.warmup):
-        for name, flow in rig.flows.items():
+        for _name, flow in rig.flows.items():
             await flow(f"w{n}")
     app.engine.step_times.clear()
     if args.served:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from benchmarks.bare_ari import FlowTimes, Hold, held
 

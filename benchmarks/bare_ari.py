@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from ari_callback.ari.client import AriClient
 from ari_callback.ari.models import ChannelDestroyed, Dial, Event, StasisStart

@@ -32,8 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ari_callback.domain.waitlist import (Finished, QueueStats, Waiting, capped_mean, forecast,  # noqa: E402
-                                          stats_from_history)
+from ari_callback.domain.waitlist import Finished, QueueStats, Waiting, capped_mean, forecast, stats_from_history  # noqa: E402
 
 CAPACITY = 3
 SIGMA = 0.6

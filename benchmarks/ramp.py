@@ -157,7 +157,7 @@ async def finish(result: RampResult, tasks: list, holds: list[RampHold], task_st
     await asyncio.sleep(1.0)   # the last events reach the observer's file
     index = load_index(events)
     lost_steps = []
-    for outcome, hold, step_index in zip(outcomes, holds, task_steps):
+    for outcome, hold, step_index in zip(outcomes, holds, task_steps, strict=False):
         connected = hold.connected.done() and hold.connected.exception() is None
         if not isinstance(outcome, BaseException):
             result.calls.append(outcome)

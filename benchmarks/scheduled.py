@@ -173,7 +173,9 @@ def report(label: str, count: int, rows: list[tuple], statuses: dict[str, int]) 
     print(f"{label}: {distinct} of {count} callbacks claimed, {len(rows)} attempts "
           f"({'each once' if distinct == len(rows) == count else 'NOT each once'}); statuses {statuses}; "
           f"split {per_instance}; lateness p50 {lat.get('p50', 0):.0f} ms, p99 {lat.get('p99', 0):.0f} ms, "
-          f"max {lat.get('max', 0):.0f} ms, min {lat.get('min', 0):.0f} ms; {figures['claims_per_s'] or 0:.0f} claims/s over {span:.1f} s (due over {figures.get('due_span_s', 0):.1f} s)",
+          f"max {lat.get('max', 0):.0f} ms, min {lat.get('min', 0):.0f} ms; "
+          f"{figures['claims_per_s'] or 0:.0f} claims/s over {span:.1f} s "
+          f"(due over {figures.get('due_span_s', 0):.1f} s)",
           flush=True)
     return figures
 
@@ -192,7 +194,7 @@ async def run(args: argparse.Namespace, url: str, backend: str) -> dict:
             due = args.due or args.callbacks
             took = await store_scheduled(url, settings, args.callbacks, args.window, due)
             print(f"stored {args.callbacks} scheduled callbacks in {took:.1f} s", flush=True)
-            for (path, port), name in zip(configs, names):
+            for (path, port), name in zip(configs, names, strict=False):
                 command = [str(BIN), "--config", str(path), "serve"]
                 env = None
                 if args.probe:   # the dispatcher's loop timed (benchmarks/dispatch_probe.py)
@@ -227,7 +229,8 @@ def main() -> None:
     parser.add_argument("--lead", type=float, default=20.0, help="the first due time, after the instances run")
     parser.add_argument("--max-calls", type=int, default=None, help="instance.max_calls (default: the app's)")
     parser.add_argument("--postgresql", action="store_true")
-    parser.add_argument("--probe", type=Path, help="time the dispatcher's loop; its figures go to PROBE.<instance>.json")
+    parser.add_argument("--probe", type=Path,
+                        help="time the dispatcher's loop; its figures go to PROBE.<instance>.json")
     parser.add_argument("--json", type=Path, help="append the figures as a JSON line")
     args = parser.parse_args()
     assert args.callbacks <= 1000 * args.options, "numbers 3000-3999: at most 1,000 callbacks per option"

@@ -7,7 +7,8 @@ from benchmarks.timeline import MEASURES, TITLES, fmt
 
 
 def ratio(rows: dict, name: str, base: str, measure: str, cut: str) -> str:
-    mine, theirs = rows[name]["timeline"][measure].get(cut), rows.get(base, {}).get("timeline", {}).get(measure, {}).get(cut)
+    mine = rows[name]["timeline"][measure].get(cut)
+    theirs = rows.get(base, {}).get("timeline", {}).get(measure, {}).get(cut)
     return f"{mine / theirs:.2f}" if mine is not None and theirs else "n/a"
 
 
@@ -21,7 +22,8 @@ def print_measures(title: str, rows: dict[str, dict]) -> None:
     print("|---" * (len(MEASURES) + 7) + "|")
     for name, r in rows.items():
         cells = [fmt(r["timeline"][m]) for m in MEASURES]
-        ws = f"{ratio(rows, name, 'ari-websocket', 'connected', 'p50')} / {ratio(rows, name, 'ari-websocket', 'connected', 'p99')}"
+        ws = (f"{ratio(rows, name, 'ari-websocket', 'connected', 'p50')} / "
+              f"{ratio(rows, name, 'ari-websocket', 'connected', 'p99')}")
         ami = f"{ratio(rows, name, 'ami', 'connected', 'p50')} / {ratio(rows, name, 'ami', 'connected', 'p99')}"
         share = r["client_cpu_ms"] / r["asterisk_cpu_ms"] if r["asterisk_cpu_ms"] else 0.0
         print(f"| {name} | " + " | ".join(cells) + f" | {ws} | {ami} | {r.get('failed', 0)} | "

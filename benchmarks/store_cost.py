@@ -84,7 +84,7 @@ def settings_for(asterisk: BundledAsterisk, data_dir: str, database_url: str | N
 async def one_call(service) -> tuple[str, float]:
     started = time.time()
     call_id = await service.create(CallbackRequest(src=["1001"], dst="6001"), client_id="default", api="native")
-    while not (view := await service.store.get(call_id)).finished:
+    while not (await service.store.get(call_id)).finished:
         await asyncio.sleep(0.05)
     return call_id, started
 
