@@ -196,3 +196,14 @@ main.add_command(keys)
 from .cli_history import history  # noqa: E402  (the call history, through the API)
 
 main.add_command(history)
+
+from .cli_webhooks import webhooks  # noqa: E402  (webhook deliveries, through the API)
+
+main.add_command(webhooks)
+
+# The operator's callbacks group holds the whole life of a callback: request, find, and these.
+from .cli_customers import callbacks as callbacks_group  # noqa: E402
+
+callbacks_group.add_command(history, name="list")
+callbacks_group.add_command(status, name="show")
+callbacks_group.add_command(cancel, name="cancel")

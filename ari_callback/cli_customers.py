@@ -95,8 +95,8 @@ def schedule(ctx, profile, option, as_json, api_url, api_key):
 
 
 @click.group()
-def callbacks():
-    """Customer callbacks: request one, or find a number's."""
+def callbacks() -> None:
+    """Callbacks: request a customer callback, find a number's, list, show or cancel any."""
 
 
 @callbacks.command("request")

@@ -132,6 +132,10 @@ async def test_given_finished_callbacks_then_history_exports_them_as_csv_json_an
         completed = _cli(config, "history", "--json", "--status", "completed", "--number", "1001", "--api-url", url)
         table = _cli(config, "history", "--api-url", url)
         refused = _cli(config, "history", "--since", "yesterday", "--api-url", url)
+        listed = _cli(config, "callbacks", "list", "--json", "--status", "failed", "--api-url", url)
+        shown = _cli(config, "callbacks", "show", ids[0], "--json", "--api-url", url)
+        log = _cli(config, "webhooks", "deliveries", ids[0], "--json", "--api-url", url)
+        missing = _cli(config, "webhooks", "deliveries", "no-such-callback", "--api-url", url)
     finally:
         await server.stop()
     assert exported.returncode == 0 and exported.stderr.strip().endswith("3 callbacks"), exported.stderr
@@ -141,3 +145,7 @@ async def test_given_finished_callbacks_then_history_exports_them_as_csv_json_an
     assert sorted(json.loads(line)["dst"] for line in completed.stdout.splitlines()) == ["6001", "6002"]
     assert table.returncode == 0 and "dst_busy" in table.stdout
     assert refused.returncode == 1 and "422 invalid_since" in refused.stderr
+    assert [json.loads(line)["dst"] for line in listed.stdout.splitlines()] == ["3001"]
+    assert json.loads(shown.stdout)["id"] == ids[0] and json.loads(shown.stdout)["status"] == "completed"
+    assert log.returncode == 0 and json.loads(log.stdout) == {"callback_id": ids[0], "deliveries": []}
+    assert missing.returncode == 1 and "404 callback_not_found" in missing.stderr
