@@ -2,7 +2,8 @@
 there (store.problem), and writable (a write probe: a row inserted and deleted in one
 transaction). The probe runs at most every ``every`` seconds, one at a time, and an answer
 waits for it at most ``wait`` seconds: a locked or stalled database makes the check say so
-instead of stalling the health check."""
+instead of stalling the health check. The read (reachable, the same file) is bounded the same
+way: a connection that waits on a lock must not hold ``/health`` up either."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ class StoreCheck:
         self._at = float("-inf")
         self._result: str | None = None
         self._task: asyncio.Future | None = None
+        self._reading: asyncio.Future | None = None
 
     async def problem(self, store: Any) -> str | None:
-        problem = await store.problem()
+        problem = await self._read(store)
         if problem is not None or not hasattr(store, "write_problem"):
             return problem
         if self._task is None and time.monotonic() - self._at >= self.every:
@@ -32,6 +34,16 @@ class StoreCheck:
             except TimeoutError:
                 return f"a write to the database has not finished after {self.wait:g} s (locked or stalled)"
         return self._result
+
+    async def _read(self, store: Any) -> str | None:
+        """``store.problem()`` within ``wait``; one read at a time, left to finish if it is slow
+        (cancelling a driver call half-way could leave its connection in a bad state)."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(store.problem())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._reading), self.wait)
+        except TimeoutError:
+            return f"the database did not answer a read within {self.wait:g} s (locked or stalled)"
 
     async def _probe(self, store: Any) -> None:
         try:

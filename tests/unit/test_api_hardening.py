@@ -265,7 +265,7 @@ async def test_given_a_database_locked_by_another_process_then_health_answers_de
         holder.execute("ROLLBACK")
         holder.close()
     assert (health["status"], health["store_ok"]) == ("degraded", False) and took < 2.0
-    assert "has not finished" in health["store_problem"]
+    assert "(locked or stalled)" in health["store_problem"]   # the write probe or the read, whichever waits
     await asyncio.sleep(0.3)
 
 
@@ -299,3 +299,13 @@ async def test_given_feature_codes_and_long_numbers_then_accepted(api, dst):
 async def test_given_numbers_too_long_then_refused(api, dst):
     response = await api.post("/v1/callbacks", json={**GOOD, "dst": dst})
     assert (response.status_code, response.json()["error_id"]) == (422, "invalid_dst"), response.text
+
+
+async def test_given_a_read_that_hangs_then_the_store_check_says_so_within_its_wait():
+    class Stalled:
+        async def problem(self):
+            await asyncio.sleep(3)   # a connection waiting on a lock
+
+    started = time.monotonic()
+    found = await StoreCheck(every=0, wait=0.2).problem(Stalled())
+    assert "did not answer a read within 0.2 s" in found and time.monotonic() - started < 1.0
