@@ -105,9 +105,15 @@ async def _src_refuses(api, scenario: str, detail: str, cause: int, sip_code: in
     record = run.record
     assert (record["status"], record["status_detail"]) == ("failed", detail), describe(run)
     src = leg(record, "src")
-    assert (src["cause"], src["sip_code"], src["answered_at"]) == (cause, sip_code, None), describe(run)
+    # A phone on this host may refuse before the app's subscription to the origin reaches
+    # Asterisk; then the origin context's hangup handler reports the end, with the Q.850 cause
+    # but without the SIP code or the hang-up request (docs/decisions.md, "origin context").
+    reported = src["sip_code"] is None and "hangup" not in kinds(record, src["id"])
+    assert (src["cause"], src["answered_at"]) == (cause, None), describe(run)
+    assert src["sip_code"] == sip_code or reported, describe(run)
     assert src["hangup_reason"] == "" and "hangup_requested" not in kinds(record), describe(run)  # the phone ended it
-    assert {"leg_created", "hangup", "ended"} <= set(kinds(record, src["id"])), describe(run)
+    assert {"leg_created", "ended"} <= set(kinds(record, src["id"])), describe(run)
+    assert "hangup" in kinds(record, src["id"]) or reported, describe(run)
     assert [lg["role"] for lg in record["legs"]] == ["src"], describe(run)
     assert run.exit_code == 0 and run.sent_codes()[-1] == sip_code, describe(run)
 
