@@ -174,7 +174,8 @@ async def one_trial_over_websocket(rng: random.Random, trial: int) -> FakeAsteri
     """Faults on the websocket: the socket drops after the frame left (or times out), the
     resend goes over HTTP (the fallback) to the same Asterisk."""
     asterisk = FakeAsterisk()
-    ws = WebSocketTransport(timeout=0.05)
+    # Long enough that a loaded machine answers a resend in time; each injected timeout waits it out.
+    ws = WebSocketTransport(timeout=0.2)
     socket = FakeSocket(ws, asterisk)
     await socket.connect()
     http = FakeTransport(asterisk)
