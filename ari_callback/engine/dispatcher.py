@@ -24,6 +24,7 @@ from ..domain.customer import ACTIVE, CallOption, RetryTerms
 from ..domain.machine import CallMachine
 from ..domain.plan import CallPlan
 from ..domain.snapshot import machine_from_snapshot, plan_from_dict
+from ..loops import run_forever
 from ..stats import DispatchStats
 from ..store import Claim, Lease, Progress, StoreError
 from .engine import Engine
@@ -92,16 +93,8 @@ class Dispatcher:
         self.poke()
 
     # ----------------------------------------------------------------------- the loops
-    async def _forever(self, name: str, loop: Callable[[], object]) -> None:
-        """A loop that a failing database or Asterisk pauses but never ends."""
-        while True:
-            try:
-                await loop()   # type: ignore[misc]
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dispatcher %s loop failed; retrying", name)
-                await asyncio.sleep(self.settings.poll_interval)
+    async def _forever(self, name: str, loop: Callable[[], Awaitable[object]]) -> None:
+        await run_forever(f"dispatcher {name}", loop, self.settings.poll_interval, log)
 
     async def _dispatch_loop(self) -> None:
         s = self.settings

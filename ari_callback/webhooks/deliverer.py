@@ -16,13 +16,14 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
 
 from .. import __version__
+from ..loops import run_forever
 from ..stats import WebhookStats
 from ..store.deliveries import Delivery, NewDelivery, OutboxEvent, TryResult
 from . import events as ev
@@ -113,15 +114,8 @@ class Deliverer:
                 await task
         await self._http.aclose()
 
-    async def _forever(self, name: str, loop: Callable[[], object]) -> None:
-        while True:
-            try:
-                await loop()   # type: ignore[misc]
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook %s loop failed; retrying", name)
-                await asyncio.sleep(self.settings.poll_interval)
+    async def _forever(self, name: str, loop: Callable[[], Awaitable[object]]) -> None:
+        await run_forever(f"webhook {name}", loop, self.settings.poll_interval, log)
 
     async def _fan_out_loop(self) -> None:
         purged_at = 0.0
