@@ -22,7 +22,8 @@ from .domain.request import CallbackRequest
 from .domain.snapshot import plan_to_dict
 from .engine.dispatcher import Dispatcher
 from .engine.engine import Engine
-from .store import Admission, CallbackView, LimitReached, NewCallback, PaceReached, StoreUnavailable
+from .store import Admission, CallbackView, IdempotentRepeat, LimitReached, NewCallback, PaceReached, StoreUnavailable
+from .store.idempotency import current_tag
 
 
 class ServiceError(Exception):
@@ -75,8 +76,11 @@ class CallbackService:
         new = NewCallback(id=callback_id, client_id=client.client_id, api=api,
                           request=stored.model_dump(mode="json", exclude_none=True), plan=plan_to_dict(plan),
                           created_at=now, due_at=now + max(0.0, delay),
-                          asterisk=self.settings.clients[client_id].asterisk)
-        await self._admit(new, request.callback_rate_limit)
+                          asterisk=self.settings.clients[client_id].asterisk, idem_tag=current_tag.get())
+        try:
+            await self._admit(new, request.callback_rate_limit)
+        except IdempotentRepeat as first:   # its server died before answering: this is the answer
+            return first.callback_id
         self.dispatcher.poke()
         return callback_id
 

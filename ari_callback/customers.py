@@ -25,7 +25,8 @@ from .domain import waitlist as wl
 from .domain.plan import PlanError
 from .domain.request import NUMBER_RE
 from .domain.snapshot import plan_to_dict
-from .store import CallbackView, NewCallback, PendingCallback
+from .store import CallbackView, IdempotentRepeat, NewCallback, PendingCallback
+from .store.idempotency import current_tag
 
 CATALOG_TTL_S = 2.0        # another instance's change to an option reaches this one within it
 HISTORY_WINDOW_S = 3600.0  # the recent history the estimates learn from
@@ -163,12 +164,15 @@ class CustomerService:
             place_at=place_at if place_at is not None else due_at, source=source,
             policy=callback_policy(option, checked.timezone),
             request={"profile": profile.sid, "option": option.sid, "number": number, "answers": checked.answers,
-                     "sms": sms, "timezone": checked.timezone, "start_at": start_at, "source": source})
+                     "sms": sms, "timezone": checked.timezone, "start_at": start_at, "source": source},
+            idem_tag=current_tag.get())
         with store_errors():
             try:
                 await self.store.create(new)
             except PendingCallback as pending:
                 return Accepted(pending.callback_id, False, await self._view(pending.callback_id, client_id))
+            except IdempotentRepeat as first:   # its server died before answering: this is the answer
+                return Accepted(first.callback_id, True, await self._view(first.callback_id, client_id))
         self.poke()
         return Accepted(callback_id, True, await self._view(callback_id, client_id))
 

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..store import StoreUnavailable
+from ..store.idempotency import current_tag
 from .errors import shaped_error
 
 log = logging.getLogger("ari_callback.api")
@@ -117,17 +118,20 @@ async def run(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, clien
         await shaped_error(path, 503, "store_unavailable", f"the database is unavailable: {exc}")(
             scope, receive, send)
         return
-    await _as_owner(app, scope, receive, send, store, client, key, found.created_at)
+    await _as_owner(app, scope, receive, send, store, client, key, found)
 
 
 async def _as_owner(app: ASGIApp, scope: Scope, receive: Receive, send: Send, store: Any, client: str, key: str,
-                    created_at: float) -> None:
-    captured = _Captured()
+                    claim: Any) -> None:
+    captured, created_at = _Captured(), claim.created_at
+    tagged = current_tag.set(claim.tag(key))
     try:
         await app(scope, receive, captured.send)
     except BaseException:
         await _release(store, client, key, created_at)
         raise
+    finally:
+        current_tag.reset(tagged)
     if captured.status >= 500 or captured.status == 429 or not captured.complete:
         await _release(store, client, key, created_at)
     else:

@@ -4,6 +4,7 @@ migrations applied at every start."""
 from .callbacks import CallbackStore
 from .db import (
                  DuplicateCallback,
+                 IdempotentRepeat,
                  LeaseLost,
                  LimitReached,
                  PaceReached,
@@ -15,6 +16,6 @@ from .db import (
 )
 from .records import Admission, AttemptView, CallbackView, Claim, Lease, NewCallback, Progress
 
-__all__ = ["Admission", "AttemptView", "CallbackStore", "CallbackView", "Claim", "DuplicateCallback", "PendingCallback",
-           "Lease", "LeaseLost", "LimitReached", "NewCallback", "PaceReached", "Progress", "StoreError",
-           "StoreUnavailable", "migrate", "open_engine"]
+__all__ = ["Admission", "AttemptView", "CallbackStore", "CallbackView", "Claim", "DuplicateCallback",
+           "IdempotentRepeat", "Lease", "LeaseLost", "LimitReached", "NewCallback", "PaceReached", "PendingCallback",
+           "Progress", "StoreError", "StoreUnavailable", "migrate", "open_engine"]

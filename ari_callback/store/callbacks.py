@@ -19,6 +19,7 @@ from .api_keys import ApiKeyQueries
 from .batch import StepBatcher
 from .db import (
     DuplicateCallback,
+    IdempotentRepeat,
     LimitReached,
     PaceReached,
     PendingCallback,
@@ -105,13 +106,15 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                    request=new.request, plan=new.plan, created_at=new.created_at,
                    updated_at=new.created_at, due_at=new.due_at, asterisk=new.asterisk,
                    option_sid=new.option_sid, number=new.number, place_at=new.place_at or new.created_at,
-                   source=new.source, policy=new.policy)
+                   source=new.source, policy=new.policy, idem_tag=new.idem_tag)
         self.check_file()
         try:
             await self._insert(new, row, admission)
         except sa_exc.IntegrityError:
-            # Two requests for one number and option raced past the look below: the unique
-            # index kept the second out, and the first is its answer.
+            # Two requests for one number and option (or one Idempotency-Key) raced past the looks
+            # below: the unique index kept the second out, and the first is its answer.
+            if new.idem_tag and (first := await self._tagged_for(new)):
+                raise IdempotentRepeat(first) from None
             pending = await self._pending_for(new) if new.option_sid else None
             if pending is None:
                 raise
@@ -120,6 +123,8 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
     async def _insert(self, new: NewCallback, row: dict[str, Any], admission: Admission | None) -> None:
         with translated("storing a callback"):
             async with self._writer.begin() as conn:
+                if new.idem_tag and (first := await _tagged(conn, new.client_id, new.idem_tag)):
+                    raise IdempotentRepeat(first)
                 if new.option_sid and (pending := await _pending(conn, new.option_sid, new.number)):
                     raise PendingCallback(pending)
                 if admission is not None:
@@ -138,6 +143,10 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                                              "sms": bool(new.request.get("sms"))} if new.option_sid else {})
                 await write_events(conn, [event(new.created_at, new.client_id, new.id, "callback",
                                                 new.status, due_at=new.due_at, **customer)])
+
+    async def _tagged_for(self, new: NewCallback) -> str | None:
+        async with self.engine.connect() as conn:
+            return await _tagged(conn, new.client_id, new.idem_tag)
 
     async def _pending_for(self, new: NewCallback) -> str | None:
         async with self.engine.connect() as conn:
@@ -252,3 +261,9 @@ async def _pending(conn: AsyncConnection, option_sid: str | None, number: str | 
     query = select(_CB.id).where(_CB.option_sid == option_sid, _CB.number == number,
                                  _CB.status.in_((*WAITING, DIALLING)))
     return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def _tagged(conn: AsyncConnection, client_id: str, idem_tag: str | None) -> str | None:
+    """The callback this use of an Idempotency-Key made already, if any."""
+    query = select(_CB.id).where(_CB.client_id == client_id, _CB.idem_tag == idem_tag)
+    return (await conn.execute(query)).scalar()

@@ -39,6 +39,15 @@ class DuplicateCallback(StoreError):
     """A callback with this id exists already."""
 
 
+class IdempotentRepeat(StoreError):
+    """A callback was made by this use of the Idempotency-Key already (its server died before
+    storing the answer): that one is the answer."""
+
+    def __init__(self, callback_id: str):
+        super().__init__(f"callback {callback_id!r} was made with this Idempotency-Key")
+        self.callback_id = callback_id
+
+
 class PendingCallback(StoreError):
     """The number has a pending callback for this option already: that one is the answer."""
 

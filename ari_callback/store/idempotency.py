@@ -9,12 +9,19 @@ answer is there (the API waits a little, then says 409 ``idempotency_in_progress
 A row is gone for good after ``expires_at``; an expired row, or one left in progress past the
 lock time (its server died mid-request), is taken over by a compare-and-set on its
 ``created_at``, so two takers cannot both win.
+
+A server may die after storing the callback and before storing its answer. The callback is
+tagged with the key's use (``tag``: the key and its ``epoch``, unique per client), so the request
+run again by the taker finds that callback and answers with it (``IdempotentRepeat``). A takeover
+of an abandoned claim keeps the epoch; a use of the key after it expired gets a new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +35,9 @@ from .tables import idempotency_keys
 _IK = idempotency_keys.c
 PURGE_EVERY_S = 600.0
 PROBE_CLIENT = "~health-probe"   # not a client: the write probe's row, inserted and deleted at once
+# The tag of the key's use whose request is running, set by api/idempotency.py around the route:
+# the services put it on the callback they store (``NewCallback.idem_tag``).
+current_tag: ContextVar[str | None] = ContextVar("idempotency_tag", default=None)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,11 @@ class IdempotencyRecord:
     body: str | None = None
     created_at: float = 0.0
     expires_at: float = float("inf")
+    epoch: float = 0.0                    # when this use of the key began (see the module's doc)
+
+    def tag(self, key: str) -> str:
+        """What the callback this use makes is tagged with (``callbacks.idem_tag``)."""
+        return hashlib.sha256(f"{self.epoch!r}|{key}".encode()).hexdigest()
 
 
 class IdempotencyQueries:
@@ -54,13 +69,13 @@ class IdempotencyQueries:
         self.check_file()   # type: ignore[attr-defined]
         await self._maybe_purge(now)
         row = dict(client_id=client_id, idem_key=key, fingerprint=fingerprint, status=None, headers=None,
-                   body=None, created_at=now, completed_at=None, expires_at=now + ttl)
+                   body=None, created_at=now, completed_at=None, expires_at=now + ttl, epoch=now)
         with translated("claiming an idempotency key"):
             async with self._writer.begin() as conn:
                 stmt = dialect_insert(conn, idempotency_keys).values(row).on_conflict_do_nothing(
                     index_elements=[_IK.client_id, _IK.idem_key])
                 if (await conn.execute(stmt)).rowcount == 1:
-                    return IdempotencyRecord(True, fingerprint, created_at=now)
+                    return IdempotencyRecord(True, fingerprint, created_at=now, epoch=now)
                 found = await _get(conn, client_id, key)
                 if found is None:
                     return None
@@ -68,10 +83,11 @@ class IdempotencyQueries:
                 stale = found.status is None and found.created_at <= now - lock and found.fingerprint == fingerprint
                 if not (expired or stale):
                     return found
+                epoch = now if expired else found.epoch   # an abandoned claim's callback is this use's
                 taken = await conn.execute(
                     update(idempotency_keys).where(_IK.client_id == client_id, _IK.idem_key == key,
-                                                   _IK.created_at == found.created_at).values(row))
-                return IdempotencyRecord(True, fingerprint, created_at=now) if taken.rowcount == 1 else None
+                                                   _IK.created_at == found.created_at).values({**row, "epoch": epoch}))
+                return IdempotencyRecord(True, fingerprint, created_at=now, epoch=epoch) if taken.rowcount else None
 
     async def idempotency_get(self, client_id: str, key: str) -> IdempotencyRecord | None:
         with translated("reading an idempotency key"):
@@ -131,10 +147,11 @@ class IdempotencyQueries:
 
 
 async def _get(conn: AsyncConnection, client_id: str, key: str) -> IdempotencyRecord | None:
-    query = select(_IK.fingerprint, _IK.status, _IK.headers, _IK.body, _IK.created_at, _IK.expires_at).where(
-        _IK.client_id == client_id, _IK.idem_key == key)
+    query = select(_IK.fingerprint, _IK.status, _IK.headers, _IK.body, _IK.created_at, _IK.expires_at,
+                   _IK.epoch).where(_IK.client_id == client_id, _IK.idem_key == key)
     found = (await conn.execute(query)).first()
     if found is None:
         return None
+    # A row from before migration 0009 has no epoch: its created_at is the best there is.
     return IdempotencyRecord(False, found.fingerprint, found.status, found.headers, found.body, found.created_at,
-                             found.expires_at)
+                             found.expires_at, found.epoch if found.epoch is not None else found.created_at)

@@ -26,6 +26,7 @@ class NewCallback:
     place_at: float | None = None    # its place in the waitlist; default: created_at
     source: str = ""
     policy: dict[str, Any] | None = None
+    idem_tag: str | None = None      # the Idempotency-Key's use that made it (store/idempotency.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,11 @@ callbacks = Table(
     # What decides its attempts after the first, resolved when accepted like the plan: the
     # retry policy, the calling hours and which side is the customer (domain.customer).
     Column("policy", JSON, nullable=True),
+    # The Idempotency-Key that made it, as a tag of the key's current use (store/idempotency.py):
+    # a retry after its server died before answering finds this callback instead of making one.
+    Column("idem_tag", String(64), nullable=True),
 )
+Index("uq_callbacks_client_id_idem_tag", callbacks.c.client_id, callbacks.c.idem_tag, unique=True)
 # Listing a client's newest callbacks is the common read after a lookup by id.
 Index(None, callbacks.c.client_id, callbacks.c.created_at)
 # What the dispatcher asks for: waiting callbacks in due order.
@@ -247,6 +251,9 @@ idempotency_keys = Table(
     _time("created_at", nullable=False),
     _time("completed_at"),
     _time("expires_at", nullable=False),
+    # When the key's current use began: kept when an abandoned claim is taken over, new after
+    # expiry. The callback the use made is tagged with it (callbacks.idem_tag).
+    _time("epoch"),
 )
 Index(None, idempotency_keys.c.expires_at)
 

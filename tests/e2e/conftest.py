@@ -149,6 +149,13 @@ async def app(service):
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(app) -> AsyncIterator[httpx.AsyncClient]:
+    # A test before this one may have left the shared server reconnecting to Asterisk (a
+    # synchronous test holds the event loop, and Asterisk drops a websocket nobody reads): a
+    # test starts on a connected server, as a client would wait for /readyz.
+    engine, deadline = app.state.service.engine, time.monotonic() + 30
+    while not engine.ready():
+        assert time.monotonic() < deadline, "the shared server did not reconnect to Asterisk in 30 s"
+        await asyncio.sleep(0.05)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app",
                                  headers={"X-API-Key": API_KEY}) as client:

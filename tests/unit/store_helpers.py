@@ -11,12 +11,12 @@ ME, OTHER, PBX = "host-a-callback", "host-b-callback", "default"
 async def new(store: CallbackStore, callback_id: str = "c1", client_id: str = "acme", *, due_at: float = T0,
               created_at: float = T0, status: str = "queued", asterisk: str | None = None,
               allowed: int | None = None, request: dict | None = None,
-              pace: tuple[int, float] | None = None) -> None:
+              pace: tuple[int, float] | None = None, idem_tag: str | None = None) -> None:
     from ari_callback.store import Admission
     await store.create(NewCallback(id=callback_id, client_id=client_id, api="native",
                                    request=request or {"src": ["100"], "dst": "200"},
                                    plan={"version": 1, "call_id": callback_id}, created_at=created_at,
-                                   due_at=due_at, status=status, asterisk=asterisk),
+                                   due_at=due_at, status=status, asterisk=asterisk, idem_tag=idem_tag),
                        None if allowed is None else Admission(allowed, pace))
 
 

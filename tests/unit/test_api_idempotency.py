@@ -184,3 +184,27 @@ async def test_given_the_openapi_then_the_header_is_documented_on_each_call_star
                  "/voice/call/callback", "/3.0/callback"):
         names = [p["name"] for p in spec["paths"][path]["post"].get("parameters", [])]
         assert "Idempotency-Key" in names, path
+
+
+@pytest.mark.parametrize("shape", ["native", "customer", "pbx", "voice", "fonolo"])
+async def test_given_a_server_dead_before_storing_its_answer_then_a_retry_answers_with_its_callback(
+        built, shape, monkeypatch):
+    """The window between storing a callback and storing its idempotent answer: the first
+    request's answer is lost (as when its server dies there), the key stays "in progress", and a
+    retry after the lock time runs the request again: it finds the first callback, starts none."""
+    async def lost(*args, **kwargs):
+        raise OSError("the server died here")
+
+    monkeypatch.setattr(built.store, "idempotency_finish", lost)
+    built.app.state.http_settings.idempotency.lock_seconds = 0.2
+    built.app.state.http_settings.idempotency.wait_seconds = 1.0
+    _, body, _ = SHAPES[shape]
+    async with _api(built, shape, **{"Idempotency-Key": "order-7"}) as api:
+        first = await _post(api, shape, body)
+        await asyncio.sleep(0.3)   # past the lock: the key is taken over
+        retried = await _post(api, shape, body)
+    made = [view.id for view in await built.store.list_recent(limit=100)]
+    assert first.status_code in (200, 201) and retried.status_code == first.status_code, retried.text
+    shown = made[0].replace("-", "") if shape == "fonolo" else made[0]   # Fonolo's sids are CA + hex
+    assert len(made) == 1 and shown in first.text and shown in retried.text
+    assert "idempotent-replayed" not in retried.headers   # run again, not replayed

@@ -67,6 +67,28 @@ async def test_given_a_key_left_running_past_the_lock_then_the_same_request_take
     assert not await store.idempotency_finish("acme", "k1", first.created_at, 201, {}, "{}", T + LOCK + 2)
 
 
+async def test_given_a_takeover_of_an_abandoned_claim_then_its_tag_is_kept_and_after_expiry_a_new_one(store):
+    first = await _claim(store)
+    taken = await _claim(store, now=T + LOCK + 1)          # its server died mid-request
+    await store.idempotency_finish("acme", "k1", taken.created_at, 201, {}, "{}", T + LOCK + 2)
+    reused = await _claim(store, now=T + LOCK + TTL + 10)   # the key used again after it expired
+    assert first.tag("k1") == taken.tag("k1")   # the taker finds what the dead server stored
+    assert reused.tag("k1") != first.tag("k1") and first.tag("k2") != first.tag("k1")
+
+
+async def test_given_a_callback_made_by_a_key_use_then_storing_another_with_its_tag_names_the_first(store):
+    from ari_callback.store import IdempotentRepeat
+
+    from .store_helpers import new
+
+    tag = (await _claim(store)).tag("k1")
+    await new(store, "c1", idem_tag=tag)
+    with pytest.raises(IdempotentRepeat) as repeat:
+        await new(store, "c2", idem_tag=tag)
+    await new(store, "c3", idem_tag=(await _claim(store, key="k2")).tag("k2"))
+    assert repeat.value.callback_id == "c1" and await store.get("c2") is None and await store.get("c3")
+
+
 async def test_given_expired_keys_then_purged(store):
     await _claim(store, key="old")
     await _claim(store, key="new", now=T + TTL)
