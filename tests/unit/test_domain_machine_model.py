@@ -46,6 +46,8 @@ from ari_callback.domain.states import (
     XFER_RING,
 )
 
+from .model_budget import MODEL_EXAMPLES
+
 DIALING = DialingPolicy(trunks={"phones": Trunk("phones", "Local/{number}@test-phones"),
                                 "out": Trunk("out", "Local/{n}@test-phones", external=True)},
                         routes=(Route(re.compile(r"0(?P<n>[1-7]\d{3})"), "out"),
@@ -327,5 +329,5 @@ class CallModel(RuleBasedStateMachine):
 @pytest.mark.timeout(900)
 def test_given_random_asterisk_event_sequences_then_call_machine_invariants_hold_and_every_call_finishes():
     run_state_machine_as_test(CallModel, settings=settings(
-        max_examples=10_000, stateful_step_count=30, deadline=None,
+        max_examples=MODEL_EXAMPLES, stateful_step_count=30, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

@@ -22,6 +22,8 @@ from ari_callback.domain.plan import CallerId, ClientPolicy, DialingPolicy, Rout
 from ari_callback.domain.request import CallbackRequest
 from ari_callback.domain.states import ALL_STATES, ENDING, TERMINAL
 
+from .model_budget import MODEL_EXAMPLES
+
 DIALING = DialingPolicy(trunks={"in": Trunk("in", "Local/{number}@test-phones"),
                                 "out": Trunk("out", "Local/{n}@test-phones", external=True)},
                         routes=(Route(re.compile(r"0(?P<n>\d{4})"), "out"), Route(re.compile(r"\d{4}"), "in")))
@@ -126,7 +128,7 @@ def step(m: CallMachine, fake: FakeAsterisk, event, now: float) -> None:
 
 
 @pytest.mark.timeout(900)
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=MODEL_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=plans(), data=st.data())
 def test_given_any_event_sequence_then_invariants_hold_and_the_call_finishes(plan, data):
     m, fake, now = CallMachine(plan), FakeAsterisk(), 0.0
