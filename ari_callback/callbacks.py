@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .config import Settings
+from .directory import Directory
 from .domain.admission import PACE, allowance, pace, refusal_message
 from .domain.plan import Extension, PlanError, make_plan
 from .domain.request import CallbackRequest
@@ -47,8 +48,9 @@ def store_errors() -> Iterator[None]:
 
 class CallbackService:
     def __init__(self, settings: Settings, store, engine: Engine, dispatcher: Dispatcher,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, directory: Directory | None = None):
         self.settings, self.store, self.engine, self.dispatcher = settings, store, engine, dispatcher
+        self.directory = directory or Directory(settings, store)   # keeps settings.clients merged
         self.clock = clock
         self.dialing = settings.dialing_policy()
         self.customers: Any = None   # the CustomerService, for the customer-callback APIs

@@ -193,6 +193,11 @@ from .cli_keys import keys  # noqa: E402  (API keys, on the store directly)
 
 main.add_command(keys)
 
+from .cli_directory import clients, extensions, numbers, sounds  # noqa: E402  (the directory, on the store)
+
+for command in (clients, extensions, numbers, sounds):
+    main.add_command(command)
+
 from .cli_history import history  # noqa: E402  (the call history, through the API)
 
 main.add_command(history)

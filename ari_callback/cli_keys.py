@@ -13,6 +13,7 @@ import click
 
 from .cli import _settings
 from .config import Settings
+from .directory import Directory
 from .keys import SCOPES, StoredKey, make_key
 from .store import CallbackStore, StoreError
 
@@ -31,6 +32,19 @@ def _on_store(settings: Settings, work: Callable[[CallbackStore], Awaitable[T]])
         return asyncio.run(run())
     except StoreError as exc:
         raise click.ClickException(f"the store: {exc}") from None
+
+
+def merged_directory(settings: Settings) -> Directory:
+    """The directory as every instance sees it: the configuration with the store's changes
+    (``settings.clients`` becomes that merged view)."""
+    directory = Directory(settings, None)
+
+    async def read(store: CallbackStore) -> None:
+        directory.store = store
+        await directory.refresh()
+
+    _on_store(settings, read)
+    return directory
 
 
 def _when(epoch: float | None) -> str:
@@ -64,8 +78,9 @@ def keys() -> None:
 def create(ctx, client, name, read_only, extension, as_json):
     """Make a key for CLIENT and print it: it is shown this once and stored only hashed."""
     settings = _settings(ctx)
+    merged_directory(settings)
     if client not in settings.clients:
-        raise click.BadParameter(f"no client {client!r} in the configuration", param_hint="--client")
+        raise click.BadParameter(f"no client {client!r} in the configuration or the store", param_hint="--client")
     if extension is not None and extension not in settings.clients[client].extensions:
         raise click.BadParameter(f"client {client!r} has no extension {extension!r}", param_hint="--extension")
     made = make_key(client, time.time(), name=name, scope=SCOPES[1] if read_only else SCOPES[0], extension=extension)

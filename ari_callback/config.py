@@ -100,6 +100,8 @@ class InstanceSettings(_Strict):
         "how often cancel requests made on other instances are looked for"))
     sweep_interval: float = Field(5.0, gt=0, le=3600, description=(
         "how often channels and bridges left by finished attempts (any instance's) are removed"))
+    directory_poll_interval: float = Field(2.0, gt=0, le=300, description=(
+        "how often clients, extensions, numbers and sounds changed on another instance are read"))
 
 
 class ApiKey(_Strict):
@@ -212,6 +214,10 @@ class DestinationSettings(_Strict):
         return _compiled(value)
 
 
+# A media URI Asterisk plays: an unknown scheme makes it start a playback that never finishes.
+MEDIA_URI = re.compile(r"(sound|recording|tone|digits|number|characters):\S+|https?://\S+")
+
+
 class ClientSettings(_Strict):
     max_concurrent_calls: int = Field(10, ge=1)
     max_calls_per_second: float | None = Field(None, gt=0, le=1000, description=(
@@ -233,8 +239,7 @@ class ClientSettings(_Strict):
     def _media_uris(cls, value: dict[int, list[str]]) -> dict[int, list[str]]:
         for sound_id, media in value.items():
             for uri in media:
-                # An unknown scheme makes Asterisk start a playback that never finishes.
-                if not re.fullmatch(r"(sound|recording|tone|digits|number|characters):\S+|https?://\S+", uri):
+                if not MEDIA_URI.fullmatch(uri):
                     raise ValueError(f"sound {sound_id}: {uri!r} is not a media URI Asterisk plays")
         return value
 

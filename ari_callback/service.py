@@ -25,6 +25,7 @@ from .ari.stream import EventStream
 from .callbacks import CallbackService
 from .config import Settings
 from .customers import CustomerService
+from .directory import Directory
 from .engine.dispatcher import Dispatcher, DispatchSettings
 from .engine.engine import Engine
 from .store.callbacks import CallbackStore
@@ -49,6 +50,11 @@ class Runtime:
         s = self.settings
         password = s.ari.password.get_secret_value()
         self.store = await CallbackStore.open(s.db_url)
+        # Clients, extensions, numbers and sounds changed through the API or the CLI, before
+        # anything reads them; then re-read as other instances change them.
+        self.directory = Directory(s, self.store)
+        await self.directory.refresh()
+        self.directory.start(s.instance.directory_poll_interval)
         self.ari = AriClient(s.ari.url, s.ari.username, password,
                              timeout=s.ari.timeout, max_connections=s.ari.max_connections)
         self.engine = Engine(self.ari, self.store, s.ari.app, origin_context=s.dialing.origin_context)
@@ -69,7 +75,7 @@ class Runtime:
         # Webhooks run beside the dispatcher on the store alone: never in a call's way.
         self.deliverer = Deliverer(self.store, webhooks_of(s), delivery_settings(s))
         self.deliverer.start()
-        self.service = CallbackService(s, self.store, self.engine, self.dispatcher)
+        self.service = CallbackService(s, self.store, self.engine, self.dispatcher, directory=self.directory)
         self.service.customers = self.customers
         self.service.webhooks = WebhookService(self.store, self.deliverer)
         self.triggers = TriggerDesk(self.ari, TriggerContext(
@@ -92,6 +98,7 @@ class Runtime:
             self.engine.connected.clear()
 
     async def stop(self) -> None:
+        await self.directory.stop()
         await self.dispatcher.stop()
         await self.deliverer.stop()
         await self.triggers.shutdown()

@@ -17,6 +17,7 @@ from . import (  # operations: the event stream and /metrics
     callback_list,
     callback_status,
     customers,
+    directory,
     error_catalogue,
     errors,
     events,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], AbstractAsyncCo
     app.include_router(keys.router)
     app.include_router(pbx.router)
     app.include_router(variables.router)
+    app.include_router(directory.router)
     app.include_router(voice.router)
     app.include_router(customers.router)
     app.include_router(fonolo.router)

@@ -30,6 +30,7 @@ from .db import (
     translated,
 )
 from .deliveries import DeliveryQueries
+from .directory import DirectoryQueries
 from .dispatch import DispatchQueries
 from .history import HistoryQuery, history_filters
 from .idempotency import IdempotencyQueries, IdempotencyRecord
@@ -54,7 +55,7 @@ _VIEW_COLUMNS = [_CB[f.name] for f in fields(CallbackView) if f.name != "attempt
 
 
 class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWrites, IdempotencyQueries,
-                    ApiKeyQueries, VariableQueries, DeliveryQueries):
+                    ApiKeyQueries, VariableQueries, DeliveryQueries, DirectoryQueries):
     def __init__(self, engine: AsyncEngine, file: DatabaseFile | None = None):
         self.engine = engine
         self._writer = Writer(engine)

@@ -284,6 +284,39 @@ client_variables = Table(
     _time("updated_at", nullable=False),
 )
 
+# The directory (ari_callback/directory.py): clients, their extensions, external numbers (DIDs)
+# and sounds as managed through the API and the CLI. The configuration's are defaults: a stored
+# row with the same id wins, and a client row holds only the settings changed from them.
+clients = Table(
+    "clients", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("settings", JSON, nullable=False),
+    _time("created_at", nullable=False),
+    _time("updated_at", nullable=False),
+)
+client_extensions = Table(
+    "client_extensions", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("extension_id", String(64), primary_key=True),
+    Column("number", String(32), nullable=False),
+    _text("name", 128),
+    Column("type", String(16), nullable=False),
+    _time("updated_at", nullable=False),
+)
+client_numbers = Table(
+    "client_numbers", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    _time("updated_at", nullable=False),
+)
+client_sounds = Table(
+    "client_sounds", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("sound_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("media", JSON, nullable=False),
+    _time("updated_at", nullable=False),
+)
+
 # The keys a caller passes for one leg or one timeline entry (the ids come separately).
 LEG_FIELDS = tuple(c.name for c in legs.columns if c.name not in ("callback_id", "attempt_id"))
 TIMELINE_FIELDS = tuple(c.name for c in timeline.columns if c.name not in ("callback_id", "attempt_id"))

@@ -56,6 +56,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/client/{client_ref}/variables/{name}"): {},
     ("PUT", "/v1/variables/{name}"): {"json": {"value": "changed"}},
     ("DELETE", "/v1/variables/{name}"): {},
+    ("PUT", "/v1/extensions/{extension_id}"): {"json": {"number": "1999", "name": "Changed"}},
+    ("DELETE", "/v1/extensions/{extension_id}"): {},
+    ("PUT", "/v1/sounds/{sound_id}"): {"json": {"media": ["sound:beep"]}},
+    ("DELETE", "/v1/sounds/{sound_id}"): {},
 }
 QUERIES = {"/v1/customer-callbacks": {"number": A_NUMBER},
            "/v1/events": {"after": 0, "max_seconds": 0}}   # a stream: replayed, then ended (not waited for)
@@ -66,7 +70,13 @@ B_EXPECTED: dict[tuple[str, str], int | None] = {("PUT", "/v1/profiles/{sid}"): 
                                                  ("POST", "/voice/call/callback"): None,
                                                  # Names are per client: B sets and removes its own EXT.
                                                  ("PUT", "/v1/variables/{name}"): None,
-                                                 ("DELETE", "/v1/variables/{name}"): None}
+                                                 ("DELETE", "/v1/variables/{name}"): None,
+                                                 # So are extensions and sounds: B's PUT makes its own,
+                                                 # and its DELETE removes that one.
+                                                 ("PUT", "/v1/extensions/{extension_id}"): None,
+                                                 ("DELETE", "/v1/extensions/{extension_id}"): None,
+                                                 ("PUT", "/v1/sounds/{sound_id}"): None,
+                                                 ("DELETE", "/v1/sounds/{sound_id}"): None}
 A_VARIABLE = ("EXT", "a-only-value")
 
 
@@ -98,7 +108,7 @@ def _path(t: Tenants, template: str) -> str:
     values = {"callback_id": t.callback_id, "call_uuid": t.callback_id, "key_id": t.key_ids["a_spare"],
               "profile_sid": PROFILE, "option_sid": OPEN, "question_sid": Q_TEXT, "extension_id": "a200",
               "client_ref": "acme", "organization_id": "acme", "name": A_VARIABLE[0],
-              "delivery_id": str(t.delivery_id),
+              "delivery_id": str(t.delivery_id), "sound_id": "7",
               "sid": PROFILE if template.startswith("/v1/") else sids["optin" if "/optin/" in template else "call"]}
 
     def value(match: re.Match) -> str:
@@ -201,6 +211,9 @@ async def _unchanged(t: Tenants) -> list[str]:
         if {"name": A_VARIABLE[0], "value": A_VARIABLE[1], "source": "store"} not in (
                 await a.get("/v1/variables")).json()["variables"]:
             problems.append("A's client variable changed")
+        extensions = {e["id"]: (e["number"], e["name"]) for e in (await a.get("/v1/extensions")).json()}
+        if extensions.get("a200") != ("1002", "Bob") or (await a.get("/v1/sounds")).json() != []:
+            problems.append("A's extensions or sounds changed")
         keys = {k["id"] for k in (await a.get("/v1/keys")).json()}
         if t.key_ids["a_spare"] not in keys:
             problems.append("A's key was revoked")

@@ -61,7 +61,7 @@ async def test_given_a_migrated_database_when_migrated_again_then_nothing_change
     await migrate(store.engine)
     async with store.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
-    assert versions == ["0009"]
+    assert versions == ["0010"]
     assert (await store.get("c1")) is not None
 
 
