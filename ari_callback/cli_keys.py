@@ -14,7 +14,7 @@ import click
 from .cli import _settings
 from .config import Settings
 from .directory import Directory
-from .keys import SCOPES, StoredKey, make_key
+from .keys import OPERATOR, OPERATOR_CLIENT, SCOPES, NewKey, StoredKey, make_key
 from .store import CallbackStore, StoreError
 
 T = TypeVar("T")
@@ -73,23 +73,36 @@ def keys() -> None:
 @click.option("--name", default="", help="What the key is for.")
 @click.option("--read-only", is_flag=True, help="Reads only: 403 forbidden on writes.")
 @click.option("--extension", help="An extension user's key: seed 002's routes of this extension only.")
+@click.option("--operator", is_flag=True, help="The operator's key: manages every client (/v1/clients), acts for none.")
 @click.option("--json", "as_json", is_flag=True, help="Print the key and its record as JSON.")
 @click.pass_context
-def create(ctx, client, name, read_only, extension, as_json):
-    """Make a key for CLIENT and print it: it is shown this once and stored only hashed."""
+def create(ctx, client, name, read_only, extension, operator, as_json):
+    """Make a key for CLIENT (or the operator's) and print it: shown this once, stored only hashed."""
     settings = _settings(ctx)
+    if operator:
+        if read_only or extension is not None or ctx.get_parameter_source("client").name != "DEFAULT":
+            raise click.BadParameter("an operator key has no client, extension or read-only limit",
+                                     param_hint="--operator")
+        _show(make_key(OPERATOR_CLIENT, time.time(), name=name, scope=OPERATOR), settings, as_json)
+        return
     merged_directory(settings)
     if client not in settings.clients:
         raise click.BadParameter(f"no client {client!r} in the configuration or the store", param_hint="--client")
     if extension is not None and extension not in settings.clients[client].extensions:
         raise click.BadParameter(f"client {client!r} has no extension {extension!r}", param_hint="--extension")
     made = make_key(client, time.time(), name=name, scope=SCOPES[1] if read_only else SCOPES[0], extension=extension)
+    _show(made, settings, as_json)
+
+
+def _show(made: NewKey, settings: Settings, as_json: bool) -> None:
+    """Store the new key, then print it: this once."""
     _on_store(settings, lambda store: store.add_api_key(made.stored))
     if as_json:
         click.echo(json.dumps({**_as_dict(made.stored), "key": made.secret}, indent=2))
         return
     click.echo(made.secret)
-    click.echo(f"{made.stored.id}: {made.stored.scope} key of {client}; it is not shown again", err=True)
+    whose = "the operator" if made.stored.scope == OPERATOR else made.stored.client_id
+    click.echo(f"{made.stored.id}: {made.stored.scope} key of {whose}; it is not shown again", err=True)
 
 
 @keys.command("list")

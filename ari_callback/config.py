@@ -109,9 +109,10 @@ class ApiKey(_Strict):
     ``POST /v1/keys`` live in the store instead."""
 
     key: SecretStr
-    client: str = "default"
+    client: str = Field("default", description="the client it acts for; not given for an operator key")
     name: str = Field("", max_length=128)
-    scope: Literal["full", "read_only"] = Field("full", description="read_only: 403 forbidden on writes")
+    scope: Literal["full", "read_only", "operator"] = Field("full", description=(
+        "read_only: 403 forbidden on writes; operator: manages every client (/v1/clients), acts for none"))
     extension: str | None = Field(None, description="an extension user: seed 002's routes of this extension only")
 
 
@@ -309,12 +310,12 @@ class Settings(BaseSettings):
         return self.instance.id or f"{socket.gethostname()}-{self.ari.app}"
 
     def keys(self) -> dict[str, str]:
-        """API key -> client id."""
-        return {k.key.get_secret_value(): k.client for k in self.config_keys()}
+        """A client's API key -> its client id (the operator's keys act for no client)."""
+        return {k.key.get_secret_value(): k.client for k in self.config_keys() if k.scope != "operator"}
 
     def secrets(self) -> list[str]:
         """Everything the configuration holds that must never reach a log line."""
-        found = [self.ari.password.get_secret_value(), *self.keys()]
+        found = [self.ari.password.get_secret_value(), *(k.key.get_secret_value() for k in self.config_keys())]
         found += [account.token.get_secret_value() for account in self.fonolo_accounts]
         try:
             password = make_url(self.database_url).password if self.database_url else None
@@ -357,6 +358,11 @@ class Settings(BaseSettings):
             if route.trunk not in self.dialing.trunks:
                 raise ConfigError(f"dialing.routes.{i}.trunk: no trunk named {route.trunk!r}")
         for i, key in enumerate(self.api_keys):
+            if key.scope == "operator":
+                if "client" in key.model_fields_set or key.extension is not None:
+                    raise ConfigError(f"api_keys.{i}: an operator key acts for no client: give it no client or "
+                                      "extension")
+                continue
             if key.client not in self.clients:
                 raise ConfigError(f"api_keys.{i}.client: key for unknown client {key.client!r}")
             if key.extension is not None and key.extension not in self.clients[key.client].extensions:

@@ -20,9 +20,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .config import NAME, CallerIdSettings, ClientSettings, DestinationSettings, ExtensionSettings, Settings
+from .domain.request import CALLER_NAME_RE, NUMBER_RE
 from .loops import run_forever
 from .store.directory import StoredDirectory
 
@@ -41,6 +42,15 @@ class ClientChanges(BaseModel):
     destinations: DestinationSettings = Field(default_factory=DestinationSettings)
     asterisk: str | None = Field(None, pattern=NAME, description="pinned to the instances serving this Asterisk")
     caller_id: CallerIdSettings = Field(default_factory=CallerIdSettings)
+
+    @field_validator("caller_id")
+    @classmethod
+    def _presentable(cls, value: CallerIdSettings) -> CallerIdSettings:
+        if not CALLER_NAME_RE.fullmatch(value.name):
+            raise ValueError("a caller name is at most 64 characters, without quotes, <, > or control characters")
+        if value.number and not NUMBER_RE.fullmatch(value.number):
+            raise ValueError("a caller number is digits, *, # and an optional leading +")
+        return value
 
 
 def changes_of(stored: Mapping[str, Any]) -> dict[str, Any]:

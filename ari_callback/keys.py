@@ -16,8 +16,12 @@ from typing import Literal
 
 KEY_PREFIX = "acb_"
 SHOWN_CHARS = 8                     # of the random part, in the displayed prefix
-Scope = Literal["full", "read_only"]
-SCOPES: tuple[Scope, ...] = ("full", "read_only")
+Scope = Literal["full", "read_only", "operator"]
+SCOPES: tuple[Scope, ...] = ("full", "read_only")   # a client's keys; a client may make these itself
+# The operator's key manages every client (/v1/clients) and acts for none: it is made only with
+# ``ari-callback keys create --operator`` or seeded by the configuration.
+OPERATOR: Scope = "operator"
+OPERATOR_CLIENT = "*"   # what an operator key's client_id holds: no client is named so
 
 
 def key_hash(secret: str) -> str:
@@ -75,3 +79,7 @@ class Principal:
     @property
     def read_only(self) -> bool:
         return self.scope == "read_only"
+
+    @property
+    def operator(self) -> bool:
+        return self.scope == OPERATOR

@@ -25,6 +25,7 @@ from . import (  # operations: the event stream and /metrics
     keys,
     metrics,
     native,
+    operator,
     page,
     pbx,
     variables,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, runtime: Callable[[Settings], AbstractAsyncCo
     app.include_router(pbx.router)
     app.include_router(variables.router)
     app.include_router(directory.router)
+    app.include_router(operator.router)
     app.include_router(voice.router)
     app.include_router(customers.router)
     app.include_router(fonolo.router)

@@ -10,7 +10,8 @@ asked by the guard before the body is read and again by the dependency:
 
 - ``client_id``: a client user's key; an extension user's gets 403 ``forbidden``;
 - ``reader_id``: the same, for a POST that only reads (seed 003): a read-only key may use it;
-- ``key_holder``: any key, extension users included; the route shows them their extension's only.
+- ``key_holder``: any key, extension users included; the route shows them their extension's only;
+- ``operator_key``: the operator's key only (``/v1/clients``); it is refused everywhere else.
 
 A read-only key gets 403 ``forbidden`` on every other method than GET, HEAD and OPTIONS.
 """
@@ -27,7 +28,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ..callbacks import ServiceError, store_errors
-from ..keys import Principal, key_hash
+from ..keys import OPERATOR, OPERATOR_CLIENT, Principal, key_hash
 from ..store import StoreError
 
 log = logging.getLogger("ari_callback.api")
@@ -36,7 +37,7 @@ _bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOUCH_EVERY_S = 60.0                       # last_used_at is this precise, to spare a write per request
 SCOPE_KEY = "ari_callback.principal"       # where the guard leaves the principal it found
-Kind = Literal["client", "reader", "holder"]
+Kind = Literal["client", "reader", "holder", "operator"]
 UNAUTHORIZED = "a valid API key is required (Authorization: Bearer <key> or X-API-Key: <key>)"
 
 
@@ -53,7 +54,8 @@ def config_keys(settings: Any) -> list[ConfigKey]:
     found = []
     for k in settings.config_keys():
         digest = key_hash(k.key.get_secret_value())
-        found.append(ConfigKey(digest, Principal(k.client, k.scope, k.extension, "config-" + digest[:12]), k.name))
+        client = OPERATOR_CLIENT if k.scope == OPERATOR else k.client
+        found.append(ConfigKey(digest, Principal(client, k.scope, k.extension, "config-" + digest[:12]), k.name))
     return found
 
 
@@ -105,6 +107,11 @@ async def principal_of(request: Request) -> Principal | None:
 
 def refusal(principal: Principal, method: str, kind: Kind) -> str | None:
     """Why this key may not use a route of this kind with this method (403), or None."""
+    if kind == "operator":
+        return None if principal.operator else ("this route is the operator's: a key made with "
+                                                "`ari-callback keys create --operator`")
+    if principal.operator:
+        return "an operator key manages clients (/v1/clients); a route of a client takes that client's key"
     if principal.extension is not None and kind != "holder":
         return f"this key is limited to extension {principal.extension!r} (seed 002's routes of it)"
     if principal.read_only and method.upper() not in SAFE_METHODS and kind != "reader":
@@ -144,3 +151,9 @@ async def key_holder(request: Request, api_key: str | None = Depends(_api_key),
                      bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
     """Any known key, extension users' included: the route limits those to their extension."""
     return await _checked(request, "holder")
+
+
+async def operator_key(request: Request, api_key: str | None = Depends(_api_key),
+                       bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    """The operator's key (scope ``operator``): every client's directory, and nothing of a client's own."""
+    return await _checked(request, "operator")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..callbacks import ServiceError, store_errors
 from ..config import MEDIA_URI, NAME, CallerIdSettings, DestinationSettings
-from ..domain.request import NUMBER_RE
+from ..domain.request import CALLER_NAME_RE, NUMBER_RE
 from .auth import client_id
 from .errors import responses
 
@@ -35,7 +35,8 @@ class ExtensionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: str = Field(description="the extension's number: caller id of its calls, e.g. 100")
-    name: str = Field("", max_length=128, description="caller name of its calls")
+    name: str = Field("", max_length=64, pattern=CALLER_NAME_RE.pattern, description=(
+        "caller name of its calls: no quotes, <, > or control characters"))
     type: Literal["phone", "ivr", "queue", "group"] = Field("phone", description=(
         "only a phone extension may start callbacks (seed 002)"))
 
@@ -89,18 +90,18 @@ class ClientView(BaseModel):
     sounds: list[Sound]
 
 
-def _directory(request: Request) -> Any:
+def directory_of(request: Request) -> Any:
     return request.app.state.service.directory
 
 
-async def _current(request: Request) -> Any:
+async def current(request: Request) -> Any:
     """The directory as stored now: a change made on another instance a moment ago counts."""
     with store_errors():
-        await _directory(request).refresh()
-    return _directory(request)
+        await directory_of(request).refresh()
+    return directory_of(request)
 
 
-def _own(directory: Any, client: str) -> Any:
+def own_client(directory: Any, client: str) -> Any:
     found = directory.settings.clients.get(client)
     if found is None:   # removed from the store while its key lives on
         raise ServiceError(403, "unknown_client", f"client {client!r} is not configured")
@@ -108,19 +109,19 @@ def _own(directory: Any, client: str) -> Any:
 
 
 def _extensions(directory: Any, client: str) -> list[Extension]:
-    own = _own(directory, client).extensions
+    own = own_client(directory, client).extensions
     return [Extension(id=eid, number=e.number, name=e.name, type=e.type,
                       source=directory.source(client, "extensions", eid)) for eid, e in sorted(own.items())]
 
 
 def _sounds(directory: Any, client: str) -> list[Sound]:
-    own = _own(directory, client).sounds
+    own = own_client(directory, client).sounds
     return [Sound(id=sid, media=media, source=directory.source(client, "sounds", sid))
             for sid, media in sorted(own.items())]
 
 
 def _numbers(directory: Any, client: str) -> list[Number]:
-    own = _own(directory, client).external_numbers
+    own = own_client(directory, client).external_numbers
     return [Number(number=n, source=directory.source(client, "numbers", n)) for n in own]
 
 
@@ -137,45 +138,24 @@ def _sound_id(sound_id: int) -> int:
     return sound_id
 
 
-@router.get("/v1/client", response_model=ClientView, responses=responses(401, 403, 503))
-async def show_client(request: Request, client: str = Depends(client_id)) -> ClientView:
-    """The key's client: its limits, caller id and destination policy, and its directory."""
-    directory = await _current(request)
-    own = _own(directory, client)
+def client_view(directory: Any, client: str) -> ClientView:
+    own = own_client(directory, client)
     return ClientView(id=client, max_concurrent_calls=own.max_concurrent_calls,
                       max_calls_per_second=own.max_calls_per_second, destinations=own.destinations,
                       asterisk=own.asterisk, caller_id=own.caller_id, external_numbers=_numbers(directory, client),
                       extensions=_extensions(directory, client), sounds=_sounds(directory, client))
 
 
-@router.get("/v1/numbers", response_model=list[Number], responses=responses(401, 403, 503))
-async def list_numbers(request: Request, client: str = Depends(client_id)) -> list[Number]:
-    """The client's external numbers (DIDs): what its callbacks may show as caller id."""
-    return _numbers(await _current(request), client)
-
-
-@router.get("/v1/extensions", response_model=list[Extension], responses=responses(401, 403, 503))
-async def list_extensions(request: Request, client: str = Depends(client_id)) -> list[Extension]:
-    """The client's extensions, stored and configured, by id."""
-    return _extensions(await _current(request), client)
-
-
-@router.put("/v1/extensions/{extension_id}", response_model=Extension,
-            responses=responses(401, 403, 413, 422, 503))
-async def put_extension(extension_id: str, body: ExtensionBody, request: Request,
-                        client: str = Depends(client_id)) -> Extension:
-    """Add or change an extension; usable at once, on every instance within the poll interval."""
+async def store_extension(request: Request, client: str, extension_id: str, body: ExtensionBody) -> Extension:
     with store_errors():
         await request.app.state.service.store.put_extension(client, _extension_id(extension_id), body.number,
                                                             body.name, body.type, time.time())
-        await _directory(request).refresh()
+        await directory_of(request).refresh()
     return Extension(id=extension_id, source="store", **body.model_dump())
 
 
-@router.delete("/v1/extensions/{extension_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
-async def delete_extension(extension_id: str, request: Request, client: str = Depends(client_id)) -> Response:
-    """Remove a stored extension (one from the configuration file stays: 409)."""
-    directory = _directory(request)
+async def remove_extension(request: Request, client: str, extension_id: str) -> Response:
+    directory = directory_of(request)
     with store_errors():
         removed = await request.app.state.service.store.delete_extension(client, extension_id)
         await directory.refresh()
@@ -187,25 +167,15 @@ async def delete_extension(extension_id: str, request: Request, client: str = De
     return Response(status_code=204)
 
 
-@router.get("/v1/sounds", response_model=list[Sound], responses=responses(401, 403, 503))
-async def list_sounds(request: Request, client: str = Depends(client_id)) -> list[Sound]:
-    """The client's sound library: what ``announce_sound_id`` and the other sound ids name."""
-    return _sounds(await _current(request), client)
-
-
-@router.put("/v1/sounds/{sound_id}", response_model=Sound, responses=responses(401, 403, 413, 422, 503))
-async def put_sound(sound_id: int, body: SoundBody, request: Request, client: str = Depends(client_id)) -> Sound:
-    """Add or change a sound: ``{"media": ["sound:hello-world"]}``."""
+async def store_sound(request: Request, client: str, sound_id: int, body: SoundBody) -> Sound:
     with store_errors():
         await request.app.state.service.store.put_sound(client, _sound_id(sound_id), body.media, time.time())
-        await _directory(request).refresh()
+        await directory_of(request).refresh()
     return Sound(id=sound_id, media=body.media, source="store")
 
 
-@router.delete("/v1/sounds/{sound_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
-async def delete_sound(sound_id: int, request: Request, client: str = Depends(client_id)) -> Response:
-    """Remove a stored sound (one from the configuration file stays: 409)."""
-    directory = _directory(request)
+async def remove_sound(request: Request, client: str, sound_id: int) -> Response:
+    directory = directory_of(request)
     with store_errors():
         removed = await request.app.state.service.store.delete_sound(client, sound_id)
         await directory.refresh()
@@ -215,3 +185,53 @@ async def delete_sound(sound_id: int, request: Request, client: str = Depends(cl
                                                        "there", "sound_id")
         raise ServiceError(404, "sound_not_found", f"no sound {sound_id}", "sound_id")
     return Response(status_code=204)
+
+
+@router.get("/v1/client", response_model=ClientView, responses=responses(401, 403, 503))
+async def show_client(request: Request, client: str = Depends(client_id)) -> ClientView:
+    """The key's client: its limits, caller id and destination policy, and its directory."""
+    return client_view(await current(request), client)
+
+
+@router.get("/v1/numbers", response_model=list[Number], responses=responses(401, 403, 503))
+async def list_numbers(request: Request, client: str = Depends(client_id)) -> list[Number]:
+    """The client's external numbers (DIDs): what its callbacks may show as caller id."""
+    return _numbers(await current(request), client)
+
+
+@router.get("/v1/extensions", response_model=list[Extension], responses=responses(401, 403, 503))
+async def list_extensions(request: Request, client: str = Depends(client_id)) -> list[Extension]:
+    """The client's extensions, stored and configured, by id."""
+    return _extensions(await current(request), client)
+
+
+@router.put("/v1/extensions/{extension_id}", response_model=Extension,
+            responses=responses(401, 403, 413, 422, 503))
+async def put_extension(extension_id: str, body: ExtensionBody, request: Request,
+                        client: str = Depends(client_id)) -> Extension:
+    """Add or change an extension; usable at once, on every instance within the poll interval."""
+    return await store_extension(request, client, extension_id, body)
+
+
+@router.delete("/v1/extensions/{extension_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
+async def delete_extension(extension_id: str, request: Request, client: str = Depends(client_id)) -> Response:
+    """Remove a stored extension (one from the configuration file stays: 409)."""
+    return await remove_extension(request, client, extension_id)
+
+
+@router.get("/v1/sounds", response_model=list[Sound], responses=responses(401, 403, 503))
+async def list_sounds(request: Request, client: str = Depends(client_id)) -> list[Sound]:
+    """The client's sound library: what ``announce_sound_id`` and the other sound ids name."""
+    return _sounds(await current(request), client)
+
+
+@router.put("/v1/sounds/{sound_id}", response_model=Sound, responses=responses(401, 403, 413, 422, 503))
+async def put_sound(sound_id: int, body: SoundBody, request: Request, client: str = Depends(client_id)) -> Sound:
+    """Add or change a sound: ``{"media": ["sound:hello-world"]}``."""
+    return await store_sound(request, client, sound_id, body)
+
+
+@router.delete("/v1/sounds/{sound_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
+async def delete_sound(sound_id: int, request: Request, client: str = Depends(client_id)) -> Response:
+    """Remove a stored sound (one from the configuration file stays: 409)."""
+    return await remove_sound(request, client, sound_id)

@@ -36,7 +36,8 @@ CATALOGUE: dict[str, ErrorKind] = {
     "unauthorized": _kind(401, "no valid API key (or /3.0/ account credentials) was offered"),
     "unknown_client": _kind(403, "the key's client is not configured"),
     "forbidden": _kind(403, "the key may not do this: a read-only key (or /3.0/ account) writing, an "
-                            "extension user outside its extension's routes"),
+                            "extension user outside its extension's routes, a client's key on the operator's "
+                            "routes (/v1/clients) or the operator's key on a client's"),
     "client_not_found": _kind(404, "the client named in the path or body is not the key's (another client's "
                                    "looks missing)"),
     "key_not_found": _kind(404, "no such API key for this client"),
@@ -71,6 +72,10 @@ CATALOGUE: dict[str, ErrorKind] = {
     "extension_in_config": _kind(409, "the extension is defined in the configuration file: change it there"),
     "sound_not_found": _kind(404, "no such sound in the client's sound library"),
     "sound_in_config": _kind(409, "the sound is defined in the configuration file: change it there"),
+    "client_in_config": _kind(409, "the client is defined in the configuration file and the store holds nothing "
+                                   "of it: change it there"),
+    "number_not_found": _kind(404, "the client has no such stored external number"),
+    "number_in_config": _kind(409, "the external number is in the configuration file: change it there"),
     "variable_in_config": _kind(409, "the variable is a default from the configuration file: change it there"),
     "invalid_name": _kind(422, "a client variable's name is a letter or _ then up to 63 letters, digits or _"),
     "extension_not_phone": _kind(422, "the extension cannot be rung as an origin"),

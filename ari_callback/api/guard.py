@@ -57,7 +57,7 @@ class RouteInfo:
 
 _NO_ROUTE = RouteInfo(None, "", False)
 _KINDS: tuple[tuple[Any, auth.Kind], ...] = ((auth.client_id, "client"), (auth.reader_id, "reader"),
-                                            (auth.key_holder, "holder"))
+                                            (auth.key_holder, "holder"), (auth.operator_key, "operator"))
 
 
 async def _fonolo_principal(request: Request) -> Principal | None:

@@ -20,7 +20,7 @@ from ari_callback.api.fonolo_wire import call_sid
 from ari_callback.callbacks import CallbackService
 from ari_callback.config import Settings
 from ari_callback.customers import CustomerService
-from ari_callback.keys import make_key
+from ari_callback.keys import OPERATOR, OPERATOR_CLIENT, make_key
 from ari_callback.store import CallbackStore
 from ari_callback.webhooks.deliverer import Deliverer, delivery_settings, plan_deliveries, webhooks_of
 from ari_callback.webhooks.service import WebhookService
@@ -69,7 +69,8 @@ class Tenants:
 
 async def _add_keys(tenants: Tenants) -> None:
     kinds = {"a_full": ("acme", "full", None), "a_spare": ("acme", "full", None), "a_read": ("acme", "read_only", None),
-             "a_ext": ("acme", "full", "a100"), "a_revoked": ("acme", "full", None), "b_full": ("other", "full", None)}
+             "a_ext": ("acme", "full", "a100"), "a_revoked": ("acme", "full", None), "b_full": ("other", "full", None),
+             "operator": (OPERATOR_CLIENT, OPERATOR, None)}
     for name, (client, scope, extension) in kinds.items():
         made = make_key(client, time.time(), name=name, scope=scope, extension=extension)   # type: ignore[arg-type]
         await tenants.store.add_api_key(made.stored)

@@ -115,3 +115,10 @@ async def test_given_a_second_instance_then_it_sees_an_api_change_after_its_poll
     async with client(built.app, headers=KEY) as api:
         await api.put("/v1/sounds/3", json={"media": ["tone:ring"]})
     assert await second.refresh() and other.clients["acme"].sounds == {3: ["tone:ring"]}
+
+
+@pytest.mark.parametrize("name", ['Bob" <666>', "tab\there", "x" * 65])
+async def test_given_a_caller_name_that_would_break_the_caller_id_then_422(built, name):
+    async with client(built.app, headers=KEY) as api:
+        refused = await api.put("/v1/extensions/200", json={"number": "1200", "name": name})
+    assert (refused.status_code, refused.json()["error_id"]) == (422, "invalid_name")

@@ -8,7 +8,10 @@ For each route that is not on the short public list:
 - an extension user's key (extension a100): 403 ``forbidden`` outside seed 002's routes, and
   404 on those for what was made through another extension (a200);
 - client B's key: 404 for A's resources in the path or the body (never 403, never A's data),
-  and A's things unchanged afterwards.
+  and A's things unchanged afterwards;
+- the operator's key: 403 ``forbidden`` on every client's route; on the operator's routes
+  (``/v1/clients``) every other key is 403, and the operator reads (its writes:
+  test_api_operator.py).
 """
 
 from __future__ import annotations
@@ -60,6 +63,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v1/extensions/{extension_id}"): {},
     ("PUT", "/v1/sounds/{sound_id}"): {"json": {"media": ["sound:beep"]}},
     ("DELETE", "/v1/sounds/{sound_id}"): {},
+    ("PUT", "/v1/clients/{client_ref}"): {"json": {"max_concurrent_calls": 99}},
+    ("DELETE", "/v1/clients/{client_ref}"): {},
+    ("PUT", "/v1/clients/{client_ref}/numbers/{number}"): {},
+    ("DELETE", "/v1/clients/{client_ref}/numbers/{number}"): {},
+    ("PUT", "/v1/clients/{client_ref}/extensions/{extension_id}"): {"json": {"number": "1999"}},
+    ("DELETE", "/v1/clients/{client_ref}/extensions/{extension_id}"): {},
+    ("PUT", "/v1/clients/{client_ref}/sounds/{sound_id}"): {"json": {"media": ["sound:beep"]}},
+    ("DELETE", "/v1/clients/{client_ref}/sounds/{sound_id}"): {},
 }
 QUERIES = {"/v1/customer-callbacks": {"number": A_NUMBER},
            "/v1/events": {"after": 0, "max_seconds": 0}}   # a stream: replayed, then ended (not waited for)
@@ -108,7 +119,7 @@ def _path(t: Tenants, template: str) -> str:
     values = {"callback_id": t.callback_id, "call_uuid": t.callback_id, "key_id": t.key_ids["a_spare"],
               "profile_sid": PROFILE, "option_sid": OPEN, "question_sid": Q_TEXT, "extension_id": "a200",
               "client_ref": "acme", "organization_id": "acme", "name": A_VARIABLE[0],
-              "delivery_id": str(t.delivery_id), "sound_id": "7",
+              "delivery_id": str(t.delivery_id), "sound_id": "7", "number": "5550142",
               "sid": PROFILE if template.startswith("/v1/") else sids["optin" if "/optin/" in template else "call"]}
 
     def value(match: re.Match) -> str:
@@ -171,7 +182,7 @@ class Matrix:
         return {"none": {}, "wrong": {"X-API-Key": "acb_" + "x" * 43}, "wrong bearer": {"Authorization": "Bearer nope"},
                 "revoked": self.t.headers("a_revoked"), "read_only": self.t.headers("a_read"),
                 "config read_only": {"X-API-Key": "acme-config-read-key"}, "extension a100": self.t.headers("a_ext"),
-                "client B": self.t.headers("b_full")}
+                "client B": self.t.headers("b_full"), "operator": self.t.headers("operator")}
 
     async def walk(self, case: Case) -> None:
         if case.template in PUBLIC:
@@ -181,6 +192,13 @@ class Matrix:
         for who, headers in self.credentials(case).items():
             if who in ("none", "wrong", "wrong bearer", "revoked"):
                 await self.expect(case, who, headers, 401, "unauthorized")
+            elif case.info.kind == "operator":
+                if who != "operator":
+                    await self.expect(case, who, headers, 403, "forbidden")
+                elif not case.write:
+                    await self.expect(case, who, headers, 200)
+            elif who == "operator":
+                await self.expect(case, who, headers, 403, "forbidden")
             elif who.endswith("read_only"):
                 await self.expect(case, who, headers, 403 if case.write else 200, "forbidden" if case.write else None)
             elif who == "extension a100":

@@ -68,3 +68,13 @@ def test_given_keys_revoke_then_the_key_is_refused_and_listed_only_with_revoked(
 def test_given_an_unknown_client_or_extension_then_no_key_and_exit_2(config, args):
     assert run(config, "create", *args).exit_code == 2
     assert run(config, "list", "--json").stdout.strip() == "[]"
+
+
+def test_given_keys_create_operator_then_an_operator_key_of_no_client_and_limits_refused(config):
+    made = run(config, "create", "--operator", "--name", "panel")
+    key = stored(config, made.stdout.strip())
+    assert made.exit_code == 0 and (key.scope, key.client_id) == ("operator", "*"), made.output
+    assert "key of the operator" in made.stderr
+    for limits in (["--client", "acme"], ["--read-only"], ["--extension", "100"]):
+        refused = run(config, "create", "--operator", *limits)
+        assert refused.exit_code == 2 and "operator key has no client" in refused.output
