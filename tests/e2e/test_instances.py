@@ -165,3 +165,41 @@ async def test_given_two_asterisks_when_one_stops_then_only_the_connected_instan
     assert (refused.status_code, refused.json()["error_id"]) == (503, "asterisk_unavailable")
     assert still.json()["status"] == "queued"   # pinned to the stopped Asterisk: it waits
     assert (late["status"], late["attempts"][0]["instance"]) == ("completed", "inst-y")
+
+
+async def test_given_the_directory_changed_on_one_instance_or_by_the_cli_then_every_instance_uses_it(
+        asterisk, pg_url, tmp_path):
+    """A tenant's sound stored through instance A is playable through B, and a limit the operator
+    lowers with the CLI on the database is enforced by both, each within the directory's poll."""
+    from .test_cli import BIN
+
+    async with fresh_database(pg_url) as url:
+        a = await start_instance(asterisk, tmp_path, "inst-a", url)
+        b = await start_instance(asterisk, tmp_path, "inst-b", url)
+        made: list[str] = []
+        try:
+            stored = await a.http.put("/v1/sounds/77", json={"media": ["sound:beep"]})
+            assert stored.status_code == 200, stored.text
+            asked, first = time.monotonic(), None
+            while first is None or first.status_code == 422:
+                assert time.monotonic() - asked < 5, first.text if first is not None else "no answer"
+                await asyncio.sleep(0.1)
+                first = await place(b, src=["2001"], dst="1001", announce_sound_id=77)
+            seen_after = time.monotonic() - asked
+            assert first.status_code == 201, first.text
+            made.append(first.json()["id"])
+            lowered = await asyncio.create_subprocess_exec(
+                str(BIN), "--config", str(tmp_path / "inst-b.yaml"), "clients", "set", "default",
+                "--max-concurrent-calls", "1", stdin=asyncio.subprocess.DEVNULL)
+            assert await lowered.wait() == 0
+            await asyncio.sleep(2.5)   # instance.directory_poll_interval is 2 s
+            refused = [await place(server, src=["2001"], dst="1001") for server in (a, b)]
+        finally:
+            for callback_id in made:
+                await a.http.post(f"/v1/callbacks/{callback_id}/cancel")
+            await all_final(a, made, timeout=30)
+            await a.stop()
+            await b.stop()
+    print(f"\ndirectory: a sound stored on inst-a was playable on inst-b after {seen_after * 1000:.0f} ms")
+    assert [(r.status_code, r.json()["error_id"]) for r in refused] == [(429, "concurrent_call_limit_exceeded")] * 2
+    assert seen_after < 3.0
