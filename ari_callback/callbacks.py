@@ -46,6 +46,18 @@ def store_errors() -> Iterator[None]:
         raise ServiceError(503, "store_unavailable", f"the database is unavailable: {exc}") from None
 
 
+async def made_with_this_key(store: Any, client_id: str) -> str | None:
+    """The callback this request made already, when it runs again under its Idempotency-Key
+    after its server died before answering (store/idempotency.py). Asked before any check, so
+    that a check that would now refuse it (Asterisk away, an extension since removed) cannot
+    answer for a request that was accepted."""
+    tag = current_tag.get()
+    if tag is None:
+        return None
+    with store_errors():
+        return await store.callback_with_tag(client_id, tag)
+
+
 class CallbackService:
     def __init__(self, settings: Settings, store, engine: Engine, dispatcher: Dispatcher,
                  clock: Callable[[], float] = time.time, directory: Directory | None = None):
@@ -60,6 +72,8 @@ class CallbackService:
                      extension_id: str | None = None, delay: float = 0.0) -> str:
         """Store a click-to-call, due now or ``delay`` seconds from now (a ring-back waits for
         the caller's own call to end before ringing them)."""
+        if (first := await made_with_this_key(self.store, client_id)) is not None:
+            return first
         client = self.settings.client_policy(client_id)
         if client is None:
             raise ServiceError(403, "unknown_client", f"client {client_id!r} is not configured")
@@ -81,8 +95,8 @@ class CallbackService:
                           asterisk=self.settings.clients[client_id].asterisk, idem_tag=current_tag.get())
         try:
             await self._admit(new, request.callback_rate_limit)
-        except IdempotentRepeat as first:   # its server died before answering: this is the answer
-            return first.callback_id
+        except IdempotentRepeat as repeat:   # its server died before answering: this is the answer
+            return repeat.callback_id
         self.dispatcher.poke()
         return callback_id
 

@@ -137,11 +137,12 @@ def set_client(ctx, client, max_concurrent_calls, max_calls_per_second, asterisk
 @click.pass_context
 def remove_client(ctx, client):
     """Remove what the store holds of CLIENT (settings, extensions, numbers, sounds). A client of
-    the configuration file keeps what the file says; its keys stay, and are refused if it is gone."""
+    the configuration file keeps what the file says; any other is gone, and its keys revoked."""
     settings = _settings(ctx)
-    if not _on_store(settings, lambda store: store.delete_client(client)):
+    gone_at = None if client in settings.clients else time.time()
+    if not _on_store(settings, lambda store: store.delete_client(client, gone_at)):
         raise click.ClickException(f"the store holds nothing of client {client!r}")
-    left = "keeps its configuration" if client in settings.clients else "is gone"
+    left = "keeps its configuration" if client in settings.clients else "is gone, and its keys are revoked"
     click.echo(f"{client}: stored settings removed; it {left}", err=True)
 
 
@@ -277,7 +278,7 @@ def set_sound(ctx, client, sound_id, media):
 
 @sounds.command("remove")
 @click.argument("client")
-@click.argument("sound_id", type=int)
+@click.argument("sound_id", type=click.IntRange(1, 2**53 - 1))
 @click.pass_context
 def remove_sound(ctx, client, sound_id):
     settings = _settings(ctx)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .callbacks import ServiceError, store_errors
+from .callbacks import ServiceError, made_with_this_key, store_errors
 from .config import Settings
 from .customer_schema import ProfileSettings, callback_policy
 from .domain import customer as c
@@ -143,6 +143,8 @@ class CustomerService:
                       source: str = "api", place_at: float | None = None,
                       profile_sid: str | None = None) -> Accepted:
         """Accept a customer's callback (or return the one pending for the number and option)."""
+        if (first := await made_with_this_key(self.store, client_id)) is not None:
+            return Accepted(first, True, await self._view(first, client_id))
         profile, option = (await self.option(client_id, profile_sid, option_sid) if profile_sid
                            else await self.find_option(client_id, option_sid))
         now = self.clock()
@@ -171,8 +173,8 @@ class CustomerService:
                 await self.store.create(new)
             except PendingCallback as pending:
                 return Accepted(pending.callback_id, False, await self._view(pending.callback_id, client_id))
-            except IdempotentRepeat as first:   # its server died before answering: this is the answer
-                return Accepted(first.callback_id, True, await self._view(first.callback_id, client_id))
+            except IdempotentRepeat as repeat:   # its server died before answering: this is the answer
+                return Accepted(repeat.callback_id, True, await self._view(repeat.callback_id, client_id))
         self.poke()
         return Accepted(callback_id, True, await self._view(callback_id, client_id))
 

@@ -81,18 +81,22 @@ class Directory:
         self.base = dict(settings.clients)   # the configuration's, as loaded
         self.stored = StoredDirectory()
         self._task: asyncio.Task[None] | None = None
+        # One refresh at a time: a poll whose read began before a write must not apply its
+        # older view after the writer's own refresh has applied the newer one.
+        self._lock = asyncio.Lock()
 
     async def refresh(self) -> bool:
         """Read the store's directory; True if it changed (and the merged view with it)."""
-        stored = await self.store.read_directory()
-        if stored == self.stored:
-            return False
-        effective = merged(self.base, stored)
-        clients = self.settings.clients
-        clients.clear()
-        clients.update(effective)
-        self.stored = stored
-        return True
+        async with self._lock:
+            stored = await self.store.read_directory()
+            if stored == self.stored:
+                return False
+            effective = merged(self.base, stored)
+            clients = self.settings.clients
+            clients.clear()
+            clients.update(effective)
+            self.stored = stored
+            return True
 
     def source(self, client_id: str, kind: Literal["extensions", "numbers", "sounds"], item: Any) -> Source:
         """Where an item of the merged view comes from: the store wins over the configuration."""

@@ -131,6 +131,10 @@ async def _checked(request: Request, kind: Kind) -> Principal:
     reason = refusal(principal, request.method, kind)
     if reason is not None:
         raise ServiceError(403, "forbidden", reason)
+    clients = getattr(getattr(request.app.state, "service", None), "settings", None)
+    if not principal.operator and clients is not None and principal.client_id not in clients.clients:
+        # A stored key of a client the operator has removed since (the directory's view).
+        raise ServiceError(403, "unknown_client", f"client {principal.client_id!r} is not configured")
     return principal
 
 

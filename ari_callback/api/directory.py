@@ -177,7 +177,7 @@ async def store_sound(request: Request, client: str, sound_id: int, body: SoundB
 async def remove_sound(request: Request, client: str, sound_id: int) -> Response:
     directory = directory_of(request)
     with store_errors():
-        removed = await request.app.state.service.store.delete_sound(client, sound_id)
+        removed = await request.app.state.service.store.delete_sound(client, _sound_id(sound_id))
         await directory.refresh()
     if not removed:
         if directory.in_config(client, "sounds", sound_id):

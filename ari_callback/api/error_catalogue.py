@@ -77,7 +77,8 @@ CATALOGUE: dict[str, ErrorKind] = {
     "number_not_found": _kind(404, "the client has no such stored external number"),
     "number_in_config": _kind(409, "the external number is in the configuration file: change it there"),
     "variable_in_config": _kind(409, "the variable is a default from the configuration file: change it there"),
-    "invalid_name": _kind(422, "a client variable's name is a letter or _ then up to 63 letters, digits or _"),
+    "invalid_name": _kind(422, "a client variable's name is not a letter or _ then up to 63 letters, digits or _, "
+                               "or an extension's caller name has quotes, <, >, control characters or over 64"),
     "extension_not_phone": _kind(422, "the extension cannot be rung as an origin"),
     # Limits
     "concurrent_call_limit_exceeded": _kind(429, "the client's concurrent-call limit is reached (Retry-After)"),

@@ -88,10 +88,11 @@ async def put_client(client_ref: str, body: ClientChanges, request: Request, res
 @router.delete("/{client_ref}", status_code=204, responses=responses(401, 403, 404, 409, 503))
 async def delete_client(client_ref: str, request: Request, _: Principal = Depends(operator_key)) -> Response:
     """Remove what the store holds of the client; a configured client keeps the file's settings
-    (409 if the store holds nothing of it). Its keys stay: revoke them."""
+    (409 if the store holds nothing of it). A client that is then gone has its keys revoked."""
     directory = directory_of(request)
+    gone_at = None if client_ref in directory.base else time.time()
     with store_errors():
-        removed = await request.app.state.service.store.delete_client(client_ref)
+        removed = await request.app.state.service.store.delete_client(client_ref, gone_at)
         await directory.refresh()
     if not removed:
         if client_ref in directory.base:

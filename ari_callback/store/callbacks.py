@@ -145,6 +145,12 @@ class CallbackStore(ProgressWrites, DispatchQueries, WaitlistQueries, ProfileWri
                 await write_events(conn, [event(new.created_at, new.client_id, new.id, "callback",
                                                 new.status, due_at=new.due_at, **customer)])
 
+    async def callback_with_tag(self, client_id: str, idem_tag: str) -> str | None:
+        """The callback a use of an Idempotency-Key made (``NewCallback.idem_tag``), if any."""
+        with translated("looking for an idempotent callback"):
+            async with self.engine.connect() as conn:
+                return await _tagged(conn, client_id, idem_tag)
+
     async def _tagged_for(self, new: NewCallback) -> str | None:
         async with self.engine.connect() as conn:
             return await _tagged(conn, new.client_id, new.idem_tag)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .db import translated
 from .sql import dialect_insert
-from .tables import client_extensions, client_numbers, client_sounds, clients
+from .tables import api_keys, client_extensions, client_numbers, client_sounds, clients
 
 _C, _E, _N, _S = clients.c, client_extensions.c, client_numbers.c, client_sounds.c
 
@@ -52,15 +52,20 @@ class DirectoryQueries:
         await self._upsert(clients, [_C.client_id], dict(client_id=client_id, settings=settings, created_at=now,
                                                           updated_at=now), {"settings": settings, "updated_at": now})
 
-    async def delete_client(self, client_id: str) -> bool:
+    async def delete_client(self, client_id: str, revoke_keys_at: float | None = None) -> bool:
         """Remove what the store holds of the client: its settings, extensions, numbers and
-        sounds. False if it held nothing."""
+        sounds, and with ``revoke_keys_at`` (a client that is then gone) revoke its keys, so
+        that a client made later with its id does not inherit them. False if it held nothing."""
         self.check_file()   # type: ignore[attr-defined]
         gone = 0
         with translated("removing a client"):
             async with self._writer.begin() as conn:
                 for table in (clients, client_extensions, client_numbers, client_sounds):
                     gone += (await conn.execute(delete(table).where(table.c.client_id == client_id))).rowcount
+                if gone and revoke_keys_at is not None:
+                    await conn.execute(update(api_keys).where(api_keys.c.client_id == client_id,
+                                                              api_keys.c.revoked_at.is_(None))
+                                       .values(revoked_at=revoke_keys_at))
         return gone > 0
 
     async def put_extension(self, client_id: str, extension_id: str, number: str, name: str, kind: str,

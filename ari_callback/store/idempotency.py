@@ -107,13 +107,15 @@ class IdempotencyQueries:
                 return done.rowcount == 1
 
     async def idempotency_release(self, client_id: str, key: str, created_at: float) -> None:
-        """Forget a key whose request gave no answer worth keeping (a 5xx, a 429, an exception):
-        a retry with it runs again."""
+        """Free a key whose request gave no answer worth keeping (a 5xx, a 429, an exception):
+        a retry of the same request takes it over at once and runs again. The row stays, as an
+        abandoned claim (``created_at`` 0), so the retry keeps the key's epoch: had the request
+        stored its callback before failing, the retry finds it rather than making another."""
         with translated("releasing an idempotency key"):
             async with self._writer.begin() as conn:
-                await conn.execute(delete(idempotency_keys).where(
+                await conn.execute(update(idempotency_keys).where(
                     _IK.client_id == client_id, _IK.idem_key == key, _IK.created_at == created_at,
-                    _IK.status.is_(None)))
+                    _IK.status.is_(None)).values(created_at=0.0))
 
     async def purge_idempotency(self, now: float) -> int:
         """Delete the expired keys; returns how many."""

@@ -298,7 +298,7 @@ client_extensions = Table(
     "client_extensions", metadata,
     Column("client_id", String(64), primary_key=True),
     Column("extension_id", String(64), primary_key=True),
-    Column("number", String(32), nullable=False),
+    Column("number", String(40), nullable=False),   # NUMBER_RE: a + and up to 32 more
     _text("name", 128),
     Column("type", String(16), nullable=False),
     _time("updated_at", nullable=False),
@@ -306,7 +306,7 @@ client_extensions = Table(
 client_numbers = Table(
     "client_numbers", metadata,
     Column("client_id", String(64), primary_key=True),
-    Column("number", String(32), primary_key=True),
+    Column("number", String(40), primary_key=True),
     _time("updated_at", nullable=False),
 )
 client_sounds = Table(

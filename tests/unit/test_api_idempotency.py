@@ -208,3 +208,27 @@ async def test_given_a_server_dead_before_storing_its_answer_then_a_retry_answer
     shown = made[0].replace("-", "") if shape == "fonolo" else made[0]   # Fonolo's sids are CA + hex
     assert len(made) == 1 and shown in first.text and shown in retried.text
     assert "idempotent-replayed" not in retried.headers   # run again, not replayed
+
+
+async def test_given_a_retry_refused_for_a_passing_reason_then_the_next_finds_the_first_callback(built, monkeypatch):
+    """The first request's answer is lost; its retry comes while Asterisk is away (a 503 that is
+    not kept); neither that retry nor the next starts a second callback."""
+    finish = built.store.idempotency_finish
+
+    async def lost(*args, **kwargs):
+        raise OSError("the server died here")
+
+    built.app.state.http_settings.idempotency.lock_seconds = 0.2
+    async with _api(built, "native", **{"Idempotency-Key": "order-9"}) as api:
+        monkeypatch.setattr(built.store, "idempotency_finish", lost)
+        first = await api.post("/v1/callbacks", json=GOOD)
+        monkeypatch.setattr(built.store, "idempotency_finish", finish)
+        await asyncio.sleep(0.3)
+        monkeypatch.setattr(built.service.engine, "ready", lambda: False)
+        during = await api.post("/v1/callbacks", json=GOOD)
+        monkeypatch.undo()
+        after = await api.post("/v1/callbacks", json=GOOD)
+    made = [view.id for view in await built.store.list_recent(limit=100)]
+    assert len(made) == 1 and first.json()["id"] == made[0]
+    assert (during.status_code, during.json()["id"]) == (201, made[0])   # found before Asterisk is asked about
+    assert (after.status_code, after.json()["id"]) == (201, made[0])

@@ -104,3 +104,33 @@ async def test_given_a_caller_id_that_would_break_the_originate_then_422_and_not
         refused = await op.put("/v1/clients/other", json={"caller_id": caller_id})
     assert (refused.status_code, refused.json()["error_id"]) == (422, "invalid_caller_id"), refused.text
     assert (await t.store.read_directory()).clients == {}
+
+
+async def test_given_a_stored_client_removed_then_its_keys_are_revoked_and_not_inherited_by_a_new_one(t):
+    from ari_callback.keys import make_key
+    key, ghost = make_key("newco", 0.0), make_key("ghost", 0.0)   # ghost: a client no one has
+    await t.store.add_api_key(ghost.stored)
+    async with client(t.app, headers=t.headers("operator")) as op:
+        await op.put("/v1/clients/newco", json={})
+        await t.store.add_api_key(key.stored)
+        async with client(t.app, headers={"X-API-Key": key.secret}) as newco:
+            before = await newco.get("/v1/keys")
+            await op.delete("/v1/clients/newco")
+            after = await newco.put("/v1/variables/X", json={"value": "1"})
+            await op.put("/v1/clients/newco", json={})
+            reborn = await newco.get("/v1/keys")
+    async with client(t.app, headers={"X-API-Key": ghost.secret}) as g:
+        orphan = [await g.get("/v1/keys"), await g.put("/v1/extensions/1", json={"number": "1"})]
+    assert before.status_code == 200
+    assert [(r.status_code, r.json()["error_id"]) for r in (after, reborn)] == [(401, "unauthorized")] * 2
+    assert [(r.status_code, r.json()["error_id"]) for r in orphan] == [(403, "unknown_client")] * 2
+    assert (await t.store.read_directory()).extensions == {}
+
+
+async def test_given_a_sound_id_beyond_range_then_422_on_every_route(t):
+    async with client(t.app, headers=t.headers("operator")) as op, client(t.app, headers=t.headers("a_full")) as a:
+        answers = [await op.delete("/v1/clients/acme/sounds/100000000000000000000"),
+                   await a.delete("/v1/sounds/100000000000000000000"), await a.delete("/v1/sounds/-1")]
+        long_number = await a.put("/v1/extensions/x", json={"number": "+" + "1" * 32})
+    assert [(r.status_code, r.json()["error_id"]) for r in answers] == [(422, "invalid_sound_id")] * 3
+    assert long_number.status_code == 200, long_number.text

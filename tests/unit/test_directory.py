@@ -69,3 +69,26 @@ async def test_given_two_instances_when_one_writes_then_the_other_sees_it_after_
     await second.refresh()
     assert "300" not in two.clients["acme"].extensions and "newco" not in two.clients
     assert not await store.delete_sound("acme", 1) and not await store.delete_number("acme", "5550100")
+
+
+async def test_given_a_poll_that_read_before_a_write_then_it_cannot_put_the_older_view_back(store, tmp_path):
+    import asyncio
+    settings = Settings(clients={"acme": BASE["acme"].model_copy()}, data_dir=tmp_path)
+    directory = Directory(settings, store)
+    read, entered, release = store.read_directory, asyncio.Event(), asyncio.Event()
+
+    async def slow_first_read():
+        found = await read()
+        if not entered.is_set():
+            entered.set()
+            await release.wait()
+        return found
+
+    store.read_directory = slow_first_read
+    poll = asyncio.ensure_future(directory.refresh())
+    await entered.wait()                                   # the poll has read the old directory
+    await store.put_extension("acme", "300", "300", "", "phone", 1.0)
+    writer = asyncio.ensure_future(directory.refresh())    # the writer's own refresh
+    release.set()
+    await asyncio.gather(poll, writer)
+    assert "300" in settings.clients["acme"].extensions

@@ -42,11 +42,13 @@ async def test_given_keys_then_they_are_per_client(store):
     assert (await _claim(store, client="other")).owner
 
 
-async def test_given_a_released_key_then_the_next_claim_runs_again(store):
+async def test_given_a_released_key_then_the_same_request_runs_again_in_the_same_use_of_the_key(store):
     first = await _claim(store)
     await store.idempotency_release("acme", "k1", first.created_at)
-    assert await store.idempotency_get("acme", "k1") is None
-    assert (await _claim(store, now=T + 1)).owner
+    other = await _claim(store, fingerprint="f2", now=T + 1)
+    again = await _claim(store, now=T + 1)
+    assert not other.owner and other.fingerprint == "f1"   # the key stays this request's
+    assert again.owner and again.tag("k1") == first.tag("k1")   # a callback it stored is found
 
 
 async def test_given_an_expired_key_then_it_is_taken_over_even_with_another_request(store):

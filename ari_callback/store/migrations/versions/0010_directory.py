@@ -30,7 +30,7 @@ def upgrade() -> None:
         "client_extensions",
         sa.Column("client_id", sa.String(64), nullable=False),
         sa.Column("extension_id", sa.String(64), nullable=False),
-        sa.Column("number", sa.String(32), nullable=False),
+        sa.Column("number", sa.String(40), nullable=False),
         sa.Column("name", sa.String(128), nullable=False, server_default=sa.text("''")),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("updated_at", sa.Double(), nullable=False),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "client_numbers",
         sa.Column("client_id", sa.String(64), nullable=False),
-        sa.Column("number", sa.String(32), nullable=False),
+        sa.Column("number", sa.String(40), nullable=False),
         sa.Column("updated_at", sa.Double(), nullable=False),
         sa.PrimaryKeyConstraint("client_id", "number", name="pk_client_numbers"),
     )
