@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -43,6 +44,14 @@ def _print(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> Non
     for row in rows:
         table.add_row(*("-" if row[c] is None else str(row[c]) for c in columns))
     Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None).print(table)
+
+
+def _remove(ctx: click.Context, client: str, noun: str, item: Any, deleting: Callable[[Any], Any]) -> None:
+    """Remove a stored item of CLIENT's directory; the configuration's are changed in its file."""
+    if not _on_store(_settings(ctx), lambda store: deleting(store)(client, item)):
+        raise click.ClickException(f"the store holds no {noun} {item!r} of {client!r}"
+                                   " (one from the configuration file is changed there)")
+    click.echo(f"{client}: {noun} {item} removed", err=True)
 
 
 def _invalid(exc: ValidationError, hint: str) -> click.BadParameter:
@@ -191,11 +200,7 @@ def set_extension(ctx, client, extension_id, number, name, kind):
 @click.argument("extension_id")
 @click.pass_context
 def remove_extension(ctx, client, extension_id):
-    settings = _settings(ctx)
-    if not _on_store(settings, lambda store: store.delete_extension(client, extension_id)):
-        raise click.ClickException(f"the store holds no extension {extension_id!r} of {client!r}"
-                                   " (one from the configuration file is changed there)")
-    click.echo(f"{client}: extension {extension_id} removed", err=True)
+    _remove(ctx, client, "extension", extension_id, lambda store: store.delete_extension)
 
 
 # ------------------------------------------------------------------------------ numbers
@@ -234,11 +239,7 @@ def add_number(ctx, client, number):
 @click.argument("number")
 @click.pass_context
 def remove_number(ctx, client, number):
-    settings = _settings(ctx)
-    if not _on_store(settings, lambda store: store.delete_number(client, number)):
-        raise click.ClickException(f"the store holds no number {number!r} of {client!r}"
-                                   " (one from the configuration file is changed there)")
-    click.echo(f"{client}: number {number} removed", err=True)
+    _remove(ctx, client, "number", number, lambda store: store.delete_number)
 
 
 # ------------------------------------------------------------------------------- sounds
@@ -281,8 +282,4 @@ def set_sound(ctx, client, sound_id, media):
 @click.argument("sound_id", type=click.IntRange(1, 2**53 - 1))
 @click.pass_context
 def remove_sound(ctx, client, sound_id):
-    settings = _settings(ctx)
-    if not _on_store(settings, lambda store: store.delete_sound(client, sound_id)):
-        raise click.ClickException(f"the store holds no sound {sound_id} of {client!r}"
-                                   " (one from the configuration file is changed there)")
-    click.echo(f"{client}: sound {sound_id} removed", err=True)
+    _remove(ctx, client, "sound", sound_id, lambda store: store.delete_sound)

@@ -132,7 +132,7 @@ def _extension_id(extension_id: str) -> str:
     return extension_id
 
 
-def _sound_id(sound_id: int) -> int:
+def checked_sound_id(sound_id: int) -> int:
     if not 0 < sound_id < MAX_SOUND_ID:
         raise ServiceError(422, "invalid_sound_id", f"a sound id is from 1 to {MAX_SOUND_ID - 1}", "sound_id")
     return sound_id
@@ -154,37 +154,34 @@ async def store_extension(request: Request, client: str, extension_id: str, body
     return Extension(id=extension_id, source="store", **body.model_dump())
 
 
-async def remove_extension(request: Request, client: str, extension_id: str) -> Response:
+# What removing one item of a client's directory takes: the store's method, the field an error
+# names, and the noun of the error ids (``<noun>_in_config``, ``<noun>_not_found``).
+_REMOVALS = {"extensions": ("delete_extension", "extension_id", "extension"),
+             "sounds": ("delete_sound", "sound_id", "sound"),
+             "external_numbers": ("delete_number", "number", "number")}
+
+
+async def remove_item(request: Request, client: str, kind: str, item: Any) -> Response:
+    """Remove a stored item of the client's directory: 204; 409 when only the configuration file
+    has it (it is changed there), else 404."""
+    delete, field, noun = _REMOVALS[kind]
     directory = directory_of(request)
     with store_errors():
-        removed = await request.app.state.service.store.delete_extension(client, extension_id)
+        removed = await getattr(request.app.state.service.store, delete)(client, item)
         await directory.refresh()
     if not removed:
-        if directory.in_config(client, "extensions", extension_id):
-            raise ServiceError(409, "extension_in_config", f"extension {extension_id!r} is in the configuration "
-                                                           "file: change it there", "extension_id")
-        raise ServiceError(404, "extension_not_found", f"no extension {extension_id!r}", "extension_id")
+        if directory.in_config(client, kind, item):
+            raise ServiceError(409, f"{noun}_in_config", f"{noun} {item!r} is in the configuration file: change "
+                                                         "it there", field)
+        raise ServiceError(404, f"{noun}_not_found", f"no {noun} {item!r}", field)
     return Response(status_code=204)
 
 
 async def store_sound(request: Request, client: str, sound_id: int, body: SoundBody) -> Sound:
     with store_errors():
-        await request.app.state.service.store.put_sound(client, _sound_id(sound_id), body.media, time.time())
+        await request.app.state.service.store.put_sound(client, checked_sound_id(sound_id), body.media, time.time())
         await directory_of(request).refresh()
     return Sound(id=sound_id, media=body.media, source="store")
-
-
-async def remove_sound(request: Request, client: str, sound_id: int) -> Response:
-    directory = directory_of(request)
-    with store_errors():
-        removed = await request.app.state.service.store.delete_sound(client, _sound_id(sound_id))
-        await directory.refresh()
-    if not removed:
-        if directory.in_config(client, "sounds", sound_id):
-            raise ServiceError(409, "sound_in_config", f"sound {sound_id} is in the configuration file: change it "
-                                                       "there", "sound_id")
-        raise ServiceError(404, "sound_not_found", f"no sound {sound_id}", "sound_id")
-    return Response(status_code=204)
 
 
 @router.get("/v1/client", response_model=ClientView, responses=responses(401, 403, 503))
@@ -216,7 +213,7 @@ async def put_extension(extension_id: str, body: ExtensionBody, request: Request
 @router.delete("/v1/extensions/{extension_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
 async def delete_extension(extension_id: str, request: Request, client: str = Depends(client_id)) -> Response:
     """Remove a stored extension (one from the configuration file stays: 409)."""
-    return await remove_extension(request, client, extension_id)
+    return await remove_item(request, client, "extensions", extension_id)
 
 
 @router.get("/v1/sounds", response_model=list[Sound], responses=responses(401, 403, 503))
@@ -234,4 +231,4 @@ async def put_sound(sound_id: int, body: SoundBody, request: Request, client: st
 @router.delete("/v1/sounds/{sound_id}", status_code=204, responses=responses(401, 403, 404, 409, 503))
 async def delete_sound(sound_id: int, request: Request, client: str = Depends(client_id)) -> Response:
     """Remove a stored sound (one from the configuration file stays: 409)."""
-    return await remove_sound(request, client, sound_id)
+    return await remove_item(request, client, "sounds", checked_sound_id(sound_id))

@@ -29,11 +29,11 @@ from .directory import (
     Number,
     Sound,
     SoundBody,
+    checked_sound_id,
     client_view,
     current,
     directory_of,
-    remove_extension,
-    remove_sound,
+    remove_item,
     store_extension,
     store_sound,
 )
@@ -118,17 +118,7 @@ async def put_number(client_ref: str, number: str, request: Request, _: Principa
 async def delete_number(client_ref: str, number: str, request: Request,
                         _: Principal = Depends(operator_key)) -> Response:
     """Take a stored DID from the client (one from the configuration file stays: 409)."""
-    client = await _known(request, client_ref)
-    directory = directory_of(request)
-    with store_errors():
-        removed = await request.app.state.service.store.delete_number(client, number)
-        await directory.refresh()
-    if not removed:
-        if directory.in_config(client, "external_numbers", number):
-            raise ServiceError(409, "number_in_config", f"number {number!r} is in the configuration file: change "
-                                                        "it there", "number")
-        raise ServiceError(404, "number_not_found", f"client {client!r} has no number {number!r}", "number")
-    return Response(status_code=204)
+    return await remove_item(request, await _known(request, client_ref), "external_numbers", number)
 
 
 @router.put("/{client_ref}/extensions/{extension_id}", response_model=Extension,
@@ -144,7 +134,7 @@ async def put_extension(client_ref: str, extension_id: str, body: ExtensionBody,
 async def delete_extension(client_ref: str, extension_id: str, request: Request,
                            _: Principal = Depends(operator_key)) -> Response:
     """Remove one of the client's stored extensions."""
-    return await remove_extension(request, await _known(request, client_ref), extension_id)
+    return await remove_item(request, await _known(request, client_ref), "extensions", extension_id)
 
 
 @router.put("/{client_ref}/sounds/{sound_id}", response_model=Sound, responses=responses(401, 403, 404, 413, 422, 503))
@@ -158,4 +148,4 @@ async def put_sound(client_ref: str, sound_id: int, body: SoundBody, request: Re
 async def delete_sound(client_ref: str, sound_id: int, request: Request,
                        _: Principal = Depends(operator_key)) -> Response:
     """Remove one of the client's stored sounds."""
-    return await remove_sound(request, await _known(request, client_ref), sound_id)
+    return await remove_item(request, await _known(request, client_ref), "sounds", checked_sound_id(sound_id))
